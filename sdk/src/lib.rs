@@ -1,0 +1,1 @@
+//! nave-sdk (being written).

@@ -1,0 +1,93 @@
+//! Installations of spokes by tenants: create, list, read, change (upgrade, roll back), remove,
+//! and the inbound events stored for one.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::{ApiJson, Correlation, check_tenant};
+use crate::App;
+use crate::error::{Error, Result};
+use crate::registry::{InstallationChange, InstallationView, NewInstallation};
+
+/// Installs a spoke for a tenant; runs its `install()`.
+pub async fn create(
+    State(app): State<Arc<App>>,
+    correlation: Correlation,
+    Path(tenant): Path<String>,
+    ApiJson(new): ApiJson<NewInstallation>,
+) -> Result<(StatusCode, Json<InstallationView>)> {
+    check_tenant(&tenant)?;
+    let installation = app.registry.install(&tenant, new, &correlation.0.0).await?;
+    Ok((StatusCode::CREATED, Json(installation.view())))
+}
+
+/// Lists a tenant's installations.
+pub async fn list(State(app): State<Arc<App>>, Path(tenant): Path<String>) -> Result<Json<Value>> {
+    check_tenant(&tenant)?;
+    let list: Vec<InstallationView> = app
+        .registry
+        .tenant_installations(&tenant)
+        .iter()
+        .map(|i| i.view())
+        .collect();
+    Ok(Json(json!({ "installations": list })))
+}
+
+/// Reads one installation.
+pub async fn get(State(app): State<Arc<App>>, Path((tenant, id)): Path<(String, Uuid)>) -> Result<Json<InstallationView>> {
+    check_tenant(&tenant)?;
+    Ok(Json(app.registry.tenant_installation(&tenant, id)?.view()))
+}
+
+/// Changes an installation: version, settings, granted hosts, limits.
+pub async fn update(
+    State(app): State<Arc<App>>,
+    Path((tenant, id)): Path<(String, Uuid)>,
+    ApiJson(change): ApiJson<InstallationChange>,
+) -> Result<Json<InstallationView>> {
+    check_tenant(&tenant)?;
+    Ok(Json(app.registry.update(&tenant, id, change).await?.view()))
+}
+
+/// Runs `uninstall()` and removes the installation.
+pub async fn remove(
+    State(app): State<Arc<App>>,
+    correlation: Correlation,
+    Path((tenant, id)): Path<(String, Uuid)>,
+) -> Result<Json<Value>> {
+    check_tenant(&tenant)?;
+    let uninstall_error = app.registry.remove(&tenant, id, &correlation.0.0).await?;
+    Ok(Json(json!({ "id": id, "removed": true, "uninstall_error": uninstall_error })))
+}
+
+/// Paging of the events list.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsQuery {
+    /// Only events after this `seq`.
+    #[serde(default)]
+    after: i64,
+    /// At most this many (1-500, default 100).
+    limit: Option<u32>,
+}
+
+/// The inbound events stored for an installation, oldest first.
+pub async fn events(
+    State(app): State<Arc<App>>,
+    Path((tenant, id)): Path<(String, Uuid)>,
+    query: Result<Query<EventsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>> {
+    check_tenant(&tenant)?;
+    let Query(query) = query.map_err(|r| Error::client(StatusCode::BAD_REQUEST, "invalid_query", r.body_text()))?;
+    app.registry.tenant_installation(&tenant, id)?;
+    let limit = query.limit.unwrap_or(100).clamp(1, 500);
+    let events = app.store.events(id, query.after, limit).await?;
+    let next = events.last().map(|e| e.seq);
+    Ok(Json(json!({ "events": events, "next_after": next })))
+}

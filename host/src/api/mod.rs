@@ -1,0 +1,187 @@
+//! The HTTP surface: REST under `/v1`, webhook ingress under `/hooks`, health and metrics.
+//!
+//! [`router`] builds the whole app so tests can drive it without a socket. Every request gets
+//! a correlation id (taken from `x-correlation-id` when the caller sends a sane one), which is
+//! on every log line about it and echoed in the response.
+
+mod hooks;
+mod installations;
+mod ops;
+mod plugins;
+
+use std::sync::Arc;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use serde::de::DeserializeOwned;
+use subtle::ConstantTimeEq;
+use tracing::Instrument;
+
+use crate::App;
+use crate::error::Error;
+use crate::runtime::bindings::types::SpokeError;
+
+/// The header carrying the correlation id.
+pub const CORRELATION_HEADER: &str = "x-correlation-id";
+
+/// The correlation id of the request being served.
+#[derive(Debug, Clone)]
+pub struct CorrelationId(pub String);
+
+/// The whole HTTP app of a host.
+pub fn router(app: Arc<App>) -> Router {
+    let limits = &app.config.limits;
+    let v1 = Router::new()
+        .route("/plugins", post(plugins::upload).get(plugins::list))
+        .route("/plugins/{name}/versions", get(plugins::versions))
+        .route(
+            "/tenants/{tenant}/installations",
+            post(installations::create).get(installations::list),
+        )
+        .route(
+            "/tenants/{tenant}/installations/{id}",
+            get(installations::get)
+                .patch(installations::update)
+                .delete(installations::remove),
+        )
+        .route("/tenants/{tenant}/installations/{id}/events", get(installations::events))
+        .layer(axum::extract::DefaultBodyLimit::max(limits.max_plugin_bytes + 1))
+        .route_layer(middleware::from_fn_with_state(app.clone(), require_operator));
+    let hooks = Router::new()
+        .route("/{installation}", get(hooks::webhook).post(hooks::webhook))
+        .route("/{installation}/{*rest}", get(hooks::webhook).post(hooks::webhook))
+        .layer(axum::extract::DefaultBodyLimit::max(limits.max_webhook_body_bytes));
+    Router::new()
+        .nest("/v1", v1)
+        .nest("/hooks", hooks)
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .fallback(|| async { Error::not_found("route_not_found", "no such route; see README.md for the API") })
+        .layer(middleware::from_fn(correlate))
+        .with_state(app)
+}
+
+/// Gives the request a correlation id, a span carrying it, and echoes it in the response.
+async fn correlate(mut request: Request, next: Next) -> Response {
+    let id = request
+        .headers()
+        .get(CORRELATION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let span = tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        correlation_id = %id,
+    );
+    request.extensions_mut().insert(CorrelationId(id.clone()));
+    let mut response = next.run(request).instrument(span).await;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(CORRELATION_HEADER, value);
+    }
+    response
+}
+
+/// Lets only the operator's bearer token through (until the identity hub takes over).
+async fn require_operator(
+    axum::extract::State(app): axum::extract::State<Arc<App>>,
+    request: Request,
+    next: Next,
+) -> Result<Response, Error> {
+    let presented = request
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    let Some(presented) = presented else {
+        return Err(Error::client(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "send `Authorization: Bearer <operator token>`",
+        ));
+    };
+    let expected = app.operator_token.as_bytes();
+    if !bool::from(presented.as_bytes().ct_eq(expected)) {
+        return Err(Error::client(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "the bearer token is not the operator token",
+        ));
+    }
+    Ok(next.run(request).await)
+}
+
+/// A JSON body whose rejections are API errors with a code.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = Error;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Error> {
+        match axum::Json::<T>::from_request(request, state).await {
+            Ok(axum::Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> Error {
+    match rejection {
+        JsonRejection::MissingJsonContentType(_) => Error::client(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "expected_json",
+            "send the body as JSON with `Content-Type: application/json`",
+        ),
+        JsonRejection::JsonDataError(err) => Error::unprocessable("invalid_body", err.body_text()),
+        JsonRejection::JsonSyntaxError(err) => Error::client(StatusCode::BAD_REQUEST, "invalid_json", err.body_text()),
+        other => Error::client(other.status(), "invalid_body", other.body_text()),
+    }
+}
+
+/// Checks a tenant id from a path: 1-64 of a-z, 0-9, `-` and `_`.
+pub fn check_tenant(tenant: &str) -> Result<(), Error> {
+    let ok = !tenant.is_empty()
+        && tenant.len() <= 64
+        && tenant
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::client(
+            StatusCode::BAD_REQUEST,
+            "invalid_tenant",
+            "tenant ids are 1-64 characters of a-z, 0-9, `-` and `_`",
+        ))
+    }
+}
+
+/// One line saying what a spoke's error was.
+pub fn describe_spoke_error(err: &SpokeError) -> String {
+    match err {
+        SpokeError::InvalidInput(m) => format!("invalid input: {m}"),
+        SpokeError::Unauthorized(m) => format!("unauthorized: {m}"),
+        SpokeError::NotFound(m) => format!("not found: {m}"),
+        SpokeError::Upstream(u) => format!(
+            "upstream error{}{}: {}{}",
+            u.status.map(|s| format!(" (HTTP {s})")).unwrap_or_default(),
+            u.code.map(|c| format!(" code {c}")).unwrap_or_default(),
+            u.message,
+            if u.retryable { " (retryable)" } else { "" }
+        ),
+        SpokeError::Denied(m) => format!("denied: {m}"),
+        SpokeError::Internal(m) => format!("internal: {m}"),
+    }
+}
+
+/// Makes the correlation id extractable by handlers.
+pub type Correlation = Extension<CorrelationId>;

@@ -1,0 +1,36 @@
+//! `/healthz` (the process answers), `/readyz` (the database answers), `/metrics` (Prometheus).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use serde_json::json;
+
+use crate::App;
+
+/// Liveness: the process serves requests.
+pub async fn healthz() -> impl IntoResponse {
+    Json(json!({ "status": "ok" }))
+}
+
+/// Readiness: the database answers.
+pub async fn readyz(State(app): State<Arc<App>>) -> impl IntoResponse {
+    if app.store.ping().await {
+        (StatusCode::OK, Json(json!({ "status": "ready" })))
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "unavailable", "reason": "the database does not answer" })),
+        )
+    }
+}
+
+/// The metrics in the Prometheus text format.
+pub async fn metrics(State(app): State<Arc<App>>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        app.metrics.encode(),
+    )
+}

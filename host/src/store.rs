@@ -1,0 +1,452 @@
+//! The host's database: the plugin registry, installations, kv stores and inbound events.
+//!
+//! SQLite in the data folder, in WAL mode, migrated at start-up. Queries are checked at run
+//! time (`sqlx::query_as`), so building the host needs no database.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{FromRow, Row};
+use uuid::Uuid;
+
+use crate::runtime::Manifest;
+
+/// A handle on the host database; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+/// One uploaded version of a plugin, without its bytes.
+#[derive(Debug, Clone, Serialize)]
+pub struct PluginVersion {
+    /// The spoke's name from `describe()`.
+    pub name: String,
+    /// Its version from `describe()`.
+    pub version: String,
+    /// `channel`, `bot` or `processor`.
+    pub role: String,
+    /// `sha256:<hex>` of the component's bytes.
+    pub digest: String,
+    /// Size of the component in bytes.
+    pub size: i64,
+    /// What `describe()` returned.
+    pub manifest: Manifest,
+    /// When it was uploaded (RFC 3339).
+    pub created_at: String,
+}
+
+#[derive(FromRow)]
+struct PluginVersionRow {
+    name: String,
+    version: String,
+    role: String,
+    digest: String,
+    size: i64,
+    manifest: String,
+    created_at: String,
+}
+
+impl TryFrom<PluginVersionRow> for PluginVersion {
+    type Error = anyhow::Error;
+    fn try_from(row: PluginVersionRow) -> anyhow::Result<PluginVersion> {
+        Ok(PluginVersion {
+            manifest: serde_json::from_str(&row.manifest).context("stored manifest")?,
+            name: row.name,
+            version: row.version,
+            role: row.role,
+            digest: row.digest,
+            size: row.size,
+            created_at: row.created_at,
+        })
+    }
+}
+
+/// An installation as stored: secret settings still sealed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstallationRecord {
+    /// Its id, used in the webhook URL.
+    pub id: Uuid,
+    /// The tenant that owns it.
+    pub tenant: String,
+    /// The plugin's name.
+    pub plugin: String,
+    /// The pinned version.
+    pub version: String,
+    /// Setting name → value; secret values are sealed.
+    pub settings: std::collections::BTreeMap<String, String>,
+    /// Hosts the tenant granted for outbound calls.
+    pub allowed_hosts: Vec<String>,
+    /// Per-installation call deadline, when it overrides the operator's default.
+    pub deadline_ms: Option<u64>,
+    /// Per-installation memory cap, when it overrides the operator's default.
+    pub memory_mib: Option<u64>,
+    /// When it was created (RFC 3339).
+    pub created_at: String,
+    /// When it last changed (RFC 3339).
+    pub updated_at: String,
+}
+
+#[derive(FromRow)]
+struct InstallationRow {
+    id: String,
+    tenant: String,
+    plugin: String,
+    version: String,
+    settings: String,
+    allowed_hosts: String,
+    deadline_ms: Option<i64>,
+    memory_mib: Option<i64>,
+    created_at: String,
+    updated_at: String,
+}
+
+impl TryFrom<InstallationRow> for InstallationRecord {
+    type Error = anyhow::Error;
+    fn try_from(row: InstallationRow) -> anyhow::Result<InstallationRecord> {
+        Ok(InstallationRecord {
+            id: Uuid::from_str(&row.id).context("stored installation id")?,
+            tenant: row.tenant,
+            plugin: row.plugin,
+            version: row.version,
+            settings: serde_json::from_str(&row.settings).context("stored settings")?,
+            allowed_hosts: serde_json::from_str(&row.allowed_hosts).context("stored hosts")?,
+            deadline_ms: row.deadline_ms.map(|v| v as u64),
+            memory_mib: row.memory_mib.map(|v| v as u64),
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+/// An event to store from a webhook.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    /// The channel's id of the message or notice.
+    pub channel_id: String,
+    /// `message`, `postback`, `delivery` or `read`.
+    pub kind: &'static str,
+    /// The normalized event as JSON.
+    pub payload: serde_json::Value,
+}
+
+/// A stored inbound event.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoredEvent {
+    /// Position in the host's event sequence; pass it as `after` to page on.
+    pub seq: i64,
+    /// The channel's id of the message or notice.
+    pub channel_id: String,
+    /// `message`, `postback`, `delivery` or `read`.
+    pub kind: String,
+    /// The normalized event.
+    pub payload: serde_json::Value,
+    /// The correlation id of the webhook request that brought it.
+    pub correlation_id: String,
+    /// When the host received it (RFC 3339).
+    pub received_at: String,
+}
+
+/// Why a kv write was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum KvError {
+    /// The installation's quota would be exceeded.
+    #[error("kv quota of {quota} bytes exceeded ({used} bytes in use, {wanted} more wanted)")]
+    Quota {
+        /// The quota.
+        quota: u64,
+        /// Bytes stored now.
+        used: u64,
+        /// Bytes the write adds.
+        wanted: u64,
+    },
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+/// The current time as RFC 3339, as stored.
+pub fn now() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("the current time formats as RFC 3339")
+}
+
+impl Store {
+    /// Opens (creating) `dir/nave.db` and runs the migrations.
+    pub async fn open(dir: &Path) -> anyhow::Result<Store> {
+        let options = SqliteConnectOptions::new()
+            .filename(dir.join("nave.db"))
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await
+            .with_context(|| format!("opening the database in {}", dir.display()))?;
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&pool)
+            .await
+            .context("migrating the database")?;
+        Ok(Store { pool })
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+
+    // --- plugins -------------------------------------------------------------------------
+
+    /// Stores a new plugin version; `false` when the same name and version already exist.
+    pub async fn insert_plugin_version(&self, plugin: &PluginVersion, wasm: &[u8]) -> sqlx::Result<bool> {
+        let manifest = serde_json::to_string(&plugin.manifest).expect("manifest serializes");
+        let done = sqlx::query(
+            "INSERT INTO plugin_versions (name, version, role, digest, manifest, size, wasm, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(&plugin.name)
+        .bind(&plugin.version)
+        .bind(&plugin.role)
+        .bind(&plugin.digest)
+        .bind(manifest)
+        .bind(plugin.size)
+        .bind(wasm)
+        .bind(&plugin.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    const PLUGIN_COLUMNS: &str = "name, version, role, digest, size, manifest, created_at";
+
+    /// The version with this digest, if uploaded.
+    pub async fn plugin_by_digest(&self, digest: &str) -> anyhow::Result<Option<PluginVersion>> {
+        let sql = format!("SELECT {} FROM plugin_versions WHERE digest = ?", Self::PLUGIN_COLUMNS);
+        let row: Option<PluginVersionRow> = sqlx::query_as(&sql).bind(digest).fetch_optional(&self.pool).await?;
+        row.map(PluginVersion::try_from).transpose()
+    }
+
+    /// One version of a plugin, if uploaded.
+    pub async fn plugin_version(&self, name: &str, version: &str) -> anyhow::Result<Option<PluginVersion>> {
+        let sql = format!(
+            "SELECT {} FROM plugin_versions WHERE name = ? AND version = ?",
+            Self::PLUGIN_COLUMNS
+        );
+        let row: Option<PluginVersionRow> = sqlx::query_as(&sql)
+            .bind(name)
+            .bind(version)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(PluginVersion::try_from).transpose()
+    }
+
+    /// The bytes of the component with this digest.
+    pub async fn plugin_wasm(&self, digest: &str) -> sqlx::Result<Option<Vec<u8>>> {
+        sqlx::query_scalar("SELECT wasm FROM plugin_versions WHERE digest = ?")
+            .bind(digest)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
+    /// Every version of every plugin, by name then upload order.
+    pub async fn plugin_versions(&self, name: Option<&str>) -> anyhow::Result<Vec<PluginVersion>> {
+        let sql = format!(
+            "SELECT {} FROM plugin_versions WHERE (?1 IS NULL OR name = ?1) ORDER BY name, created_at, version",
+            Self::PLUGIN_COLUMNS
+        );
+        let rows: Vec<PluginVersionRow> = sqlx::query_as(&sql).bind(name).fetch_all(&self.pool).await?;
+        rows.into_iter().map(PluginVersion::try_from).collect()
+    }
+
+    // --- installations -------------------------------------------------------------------
+
+    const INSTALLATION_COLUMNS: &str =
+        "id, tenant, plugin, version, settings, allowed_hosts, deadline_ms, memory_mib, created_at, updated_at";
+
+    /// Inserts a new installation or replaces the one with the same id.
+    pub async fn save_installation(&self, record: &InstallationRecord) -> sqlx::Result<()> {
+        sqlx::query(
+            "INSERT INTO installations (id, tenant, plugin, version, settings, allowed_hosts, deadline_ms, memory_mib, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (id) DO UPDATE SET version = excluded.version, settings = excluded.settings,
+               allowed_hosts = excluded.allowed_hosts, deadline_ms = excluded.deadline_ms,
+               memory_mib = excluded.memory_mib, updated_at = excluded.updated_at",
+        )
+        .bind(record.id.to_string())
+        .bind(&record.tenant)
+        .bind(&record.plugin)
+        .bind(&record.version)
+        .bind(serde_json::to_string(&record.settings).expect("settings serialize"))
+        .bind(serde_json::to_string(&record.allowed_hosts).expect("hosts serialize"))
+        .bind(record.deadline_ms.map(|v| v as i64))
+        .bind(record.memory_mib.map(|v| v as i64))
+        .bind(&record.created_at)
+        .bind(&record.updated_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Every installation, for loading at start-up.
+    pub async fn installations(&self) -> anyhow::Result<Vec<InstallationRecord>> {
+        let sql = format!(
+            "SELECT {} FROM installations ORDER BY created_at",
+            Self::INSTALLATION_COLUMNS
+        );
+        let rows: Vec<InstallationRow> = sqlx::query_as(&sql).fetch_all(&self.pool).await?;
+        rows.into_iter().map(InstallationRecord::try_from).collect()
+    }
+
+    /// Removes an installation with its kv store; its events stay for the record.
+    pub async fn delete_installation(&self, id: Uuid) -> sqlx::Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM kv WHERE installation = ?")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM installations WHERE id = ?")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await
+    }
+
+    // --- kv --------------------------------------------------------------------------------
+
+    /// The value under `key` in an installation's store.
+    pub async fn kv_get(&self, installation: Uuid, key: &str) -> sqlx::Result<Option<Vec<u8>>> {
+        sqlx::query_scalar("SELECT value FROM kv WHERE installation = ? AND key = ?")
+            .bind(installation.to_string())
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
+    /// Stores `value` under `key` unless the installation's quota would be exceeded.
+    pub async fn kv_set(&self, installation: Uuid, key: &str, value: &[u8], quota: u64) -> Result<(), KvError> {
+        let id = installation.to_string();
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(
+            "SELECT COALESCE(SUM(length(key) + length(value)), 0) AS used,
+                    COALESCE(SUM(CASE WHEN key = ?2 THEN length(key) + length(value) ELSE 0 END), 0) AS replaced
+             FROM kv WHERE installation = ?1",
+        )
+        .bind(&id)
+        .bind(key)
+        .fetch_one(&mut *tx)
+        .await?;
+        let used = row.get::<i64, _>("used") as u64;
+        let replaced = row.get::<i64, _>("replaced") as u64;
+        let wanted = (key.len() + value.len()) as u64;
+        if used - replaced + wanted > quota {
+            return Err(KvError::Quota { quota, used, wanted });
+        }
+        sqlx::query(
+            "INSERT INTO kv (installation, key, value) VALUES (?, ?, ?)
+             ON CONFLICT (installation, key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(&id)
+        .bind(key)
+        .bind(value)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Removes `key` from an installation's store.
+    pub async fn kv_delete(&self, installation: Uuid, key: &str) -> sqlx::Result<()> {
+        sqlx::query("DELETE FROM kv WHERE installation = ? AND key = ?")
+            .bind(installation.to_string())
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The keys starting with `prefix`, in byte order.
+    pub async fn kv_keys(&self, installation: Uuid, prefix: &str, limit: u32) -> sqlx::Result<Vec<String>> {
+        // substr() rather than LIKE: a prefix may contain `%` or `_`.
+        sqlx::query_scalar(
+            "SELECT key FROM kv WHERE installation = ?1 AND substr(key, 1, length(?2)) = ?2
+             ORDER BY key LIMIT ?3",
+        )
+        .bind(installation.to_string())
+        .bind(prefix)
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    // --- events ----------------------------------------------------------------------------
+
+    /// Stores events, skipping those whose channel id the installation already has.
+    ///
+    /// Returns how many were new. All or none are written.
+    pub async fn insert_events(
+        &self,
+        installation: Uuid,
+        tenant: &str,
+        correlation_id: &str,
+        events: &[NewEvent],
+    ) -> sqlx::Result<u64> {
+        if events.is_empty() {
+            return Ok(0);
+        }
+        let id = installation.to_string();
+        let received_at = now();
+        let mut tx = self.pool.begin().await?;
+        let mut inserted = 0;
+        for event in events {
+            let done = sqlx::query(
+                "INSERT INTO events (installation, tenant, channel_id, kind, payload, correlation_id, received_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (installation, channel_id) DO NOTHING",
+            )
+            .bind(&id)
+            .bind(tenant)
+            .bind(&event.channel_id)
+            .bind(event.kind)
+            .bind(event.payload.to_string())
+            .bind(correlation_id)
+            .bind(&received_at)
+            .execute(&mut *tx)
+            .await?;
+            inserted += done.rows_affected();
+        }
+        tx.commit().await?;
+        Ok(inserted)
+    }
+
+    /// An installation's events after `after` (a `seq`), oldest first.
+    pub async fn events(&self, installation: Uuid, after: i64, limit: u32) -> anyhow::Result<Vec<StoredEvent>> {
+        let rows = sqlx::query(
+            "SELECT seq, channel_id, kind, payload, correlation_id, received_at FROM events
+             WHERE installation = ? AND seq > ? ORDER BY seq LIMIT ?",
+        )
+        .bind(installation.to_string())
+        .bind(after)
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|row| {
+                Ok(StoredEvent {
+                    seq: row.get("seq"),
+                    channel_id: row.get("channel_id"),
+                    kind: row.get("kind"),
+                    payload: serde_json::from_str(row.get::<&str, _>("payload")).context("stored event")?,
+                    correlation_id: row.get("correlation_id"),
+                    received_at: row.get("received_at"),
+                })
+            })
+            .collect()
+    }
+}

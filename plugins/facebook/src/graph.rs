@@ -25,7 +25,8 @@ const CODE_PERMISSION: i64 = 10;
 /// The message is sent outside the 24-hour window without a tag.
 const SUBCODE_OUTSIDE_WINDOW: i64 = 2_018_278;
 
-/// `{base}/{path}?{query}`, each query value percent-encoded.
+/// `{base}/{path}?{query}`, each query value percent-encoded but for commas,
+/// which Graph's field lists use and a query may carry as they are.
 pub fn url(base: &str, path: &str, query: &[(&str, &str)]) -> String {
     let mut url = format!(
         "{}/{}",
@@ -36,7 +37,7 @@ pub fn url(base: &str, path: &str, query: &[(&str, &str)]) -> String {
         url.push(if i == 0 { '?' } else { '&' });
         url.push_str(name);
         url.push('=');
-        url.push_str(&encode(value));
+        url.push_str(&encode(value).replace("%2C", ","));
     }
     url
 }
@@ -169,9 +170,9 @@ mod tests {
             url(
                 "http://127.0.0.1:9",
                 "1/subscribed_apps",
-                &[("a", "1"), ("b", "x,y")]
+                &[("a", "1"), ("b", "x,y z")]
             ),
-            "http://127.0.0.1:9/1/subscribed_apps?a=1&b=x%2Cy"
+            "http://127.0.0.1:9/1/subscribed_apps?a=1&b=x,y%20z"
         );
     }
 

@@ -14,6 +14,8 @@ const WASM_TARGET: &str = "wasm32-wasip2";
 const PLUGINS: &[(&str, &str)] = &[("nave-spoke-facebook", "facebook")];
 
 /// Test fixtures: (package, features, file name under spokes/fixtures).
+///
+/// `not-a-spoke` is a binary (a wasi:cli command), so its artifact keeps the package's dashes.
 const FIXTURES: &[(&str, &str, &str)] = &[
     ("nave-fixture-hostile", "", "hostile"),
     ("nave-fixture-hello", "", "hello-1"),
@@ -121,7 +123,7 @@ fn build_plugins() -> anyhow::Result<PathBuf> {
     }
     build_wasm("nave-sdk", "", Some("echo"), "echo", &plugins.join("echo.wasm"))?;
     for (package, features, name) in FIXTURES {
-        let artifact = package.replace('-', "_");
+        let artifact = if *name == "not-a-spoke" { package.to_string() } else { package.replace('-', "_") };
         build_wasm(package, features, None, &artifact, &fixtures.join(format!("{name}.wasm")))?;
     }
     println!("xtask: spokes in {}", root.display());

@@ -1,0 +1,55 @@
+//! Health, readiness, metrics and correlation ids.
+
+use axum::http::StatusCode;
+use nave_tests::{TestHost, json_of, metric, spoke};
+use serde_json::json;
+
+#[tokio::test]
+async fn health_and_readiness_answer() {
+    let host = TestHost::start().await;
+    let (status, body) = json_of(host.http.get(host.at("/healthz")).send().await.unwrap()).await;
+    assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("ok")));
+    let (status, body) = json_of(host.http.get(host.at("/readyz")).send().await.unwrap()).await;
+    assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("ready")));
+}
+
+#[tokio::test]
+async fn a_correlation_id_is_echoed_or_made() {
+    let host = TestHost::start().await;
+    let given = host
+        .http
+        .get(host.at("/healthz"))
+        .header("x-correlation-id", "abc-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(given.headers()["x-correlation-id"], "abc-123");
+    let made = host.http.get(host.at("/healthz")).send().await.unwrap();
+    let id = made.headers()["x-correlation-id"].to_str().unwrap();
+    assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
+}
+
+#[tokio::test]
+async fn unknown_routes_get_a_json_404() {
+    let host = TestHost::start().await;
+    let (status, body) = json_of(host.http.get(host.at("/nope")).send().await.unwrap()).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("route_not_found")));
+}
+
+#[tokio::test]
+async fn metrics_are_in_the_prometheus_format() {
+    let host = TestHost::start().await;
+    let _ = host.http.post(host.at(&format!("/hooks/{}", uuid::Uuid::now_v7()))).send().await.unwrap();
+    let id = host
+        .upload_and_install(spoke("fixtures/hello-1"), "acme", json!({"settings": {"required_thing": "x"}}))
+        .await;
+    let _ = host.http.post(host.at(&format!("/hooks/{id}"))).send().await.unwrap();
+    let metrics = host.metrics().await;
+    assert!(metrics.contains("# TYPE nave_webhook_requests counter"), "{metrics}");
+    assert_eq!(metric(&metrics, "nave_webhook_requests_total{status=\"404\"}"), 1.0, "{metrics}");
+    assert_eq!(metric(&metrics, "nave_webhook_requests_total{status=\"200\"}"), 1.0, "{metrics}");
+    let calls = "nave_spoke_calls_total{plugin=\"hello\",function=\"handle-webhook\",outcome=\"ok\"}";
+    assert_eq!(metric(&metrics, calls), 1.0, "{metrics}");
+    let durations = "nave_spoke_call_duration_seconds_count{plugin=\"hello\",function=\"handle-webhook\"}";
+    assert_eq!(metric(&metrics, durations), 1.0, "{metrics}");
+}

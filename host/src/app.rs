@@ -80,13 +80,16 @@ impl App {
             .collect();
         paths.sort();
         for path in paths {
-            let wasm = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+            let wasm =
+                std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
             match self.registry.upload(wasm, "startup").await {
                 Ok((plugin, created)) => tracing::info!(
                     file = %path.display(), name = %plugin.name, version = %plugin.version, created,
                     "plugin registered from the plugins folder"
                 ),
-                Err(err) => anyhow::bail!("registering {}: {} ({})", path.display(), err, err.code()),
+                Err(err) => {
+                    anyhow::bail!("registering {}: {} ({})", path.display(), err, err.code())
+                }
             }
         }
         Ok(())
@@ -105,7 +108,10 @@ pub async fn serve(
 }
 
 /// The trimmed content of a file, created with `make()` and mode 0600 when missing.
-pub(crate) fn read_or_create_private_file(path: &Path, make: impl FnOnce() -> String) -> anyhow::Result<String> {
+pub(crate) fn read_or_create_private_file(
+    path: &Path,
+    make: impl FnOnce() -> String,
+) -> anyhow::Result<String> {
     match std::fs::read_to_string(path) {
         Ok(text) => return Ok(text.trim().to_owned()),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}

@@ -33,7 +33,11 @@ pub struct ServeArgs {
     #[arg(long, env = "NAVE_SECRET_KEY", hide_env_values = true)]
     pub secret_key: Option<String>,
     /// A private address range spokes may reach (repeatable), e.g. 127.0.0.0/8.
-    #[arg(long = "allow-private-egress", env = "NAVE_ALLOW_PRIVATE_EGRESS", value_delimiter = ',')]
+    #[arg(
+        long = "allow-private-egress",
+        env = "NAVE_ALLOW_PRIVATE_EGRESS",
+        value_delimiter = ','
+    )]
     pub allow_private_egress: Vec<IpNet>,
     /// Register every `.wasm` file of this folder at start-up (idempotent).
     #[arg(long, env = "NAVE_PLUGINS_DIR")]
@@ -208,7 +212,11 @@ impl Config {
                     .or(file.spoke_deadline_ms)
                     .unwrap_or(2000),
             ),
-            spoke_memory_bytes: args.spoke_memory_mib.or(file.spoke_memory_mib).unwrap_or(64) << 20,
+            spoke_memory_bytes: args
+                .spoke_memory_mib
+                .or(file.spoke_memory_mib)
+                .unwrap_or(64)
+                << 20,
             max_concurrent_calls: args
                 .max_concurrent_calls
                 .or(file.max_concurrent_calls)
@@ -242,14 +250,18 @@ impl Config {
         if self.spoke_deadline.is_zero() || self.spoke_deadline.as_millis() > max_deadline as u128 {
             return Err(ConfigError::Invalid {
                 name: "spoke_deadline_ms",
-                message: format!("must be between 1 and limits.max_spoke_deadline_ms ({max_deadline})"),
+                message: format!(
+                    "must be between 1 and limits.max_spoke_deadline_ms ({max_deadline})"
+                ),
             });
         }
         let max_memory = self.limits.max_spoke_memory_mib;
         if self.spoke_memory_bytes == 0 || self.spoke_memory_bytes > max_memory << 20 {
             return Err(ConfigError::Invalid {
                 name: "spoke_memory_mib",
-                message: format!("must be between 1 and limits.max_spoke_memory_mib ({max_memory})"),
+                message: format!(
+                    "must be between 1 and limits.max_spoke_memory_mib ({max_memory})"
+                ),
             });
         }
         if !(1..=10_000).contains(&self.max_concurrent_calls) {

@@ -73,7 +73,9 @@ impl Metrics {
         let mut registry = Registry::with_prefix("nave");
         let spoke_calls = Family::<CallLabels, Counter>::default();
         let spoke_call_seconds = Family::<FunctionLabels, Histogram>::new_with_constructor(|| {
-            Histogram::new([0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 2.0, 5.0, 30.0])
+            Histogram::new([
+                0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 2.0, 5.0, 30.0,
+            ])
         });
         let spoke_failures = Family::<KindLabels, Counter>::default();
         let webhook_requests = Family::<StatusLabels, Counter>::default();
@@ -81,18 +83,46 @@ impl Metrics {
         let compile_cache = Family::<KindLabels, Counter>::default();
         let egress_denied = Family::<KindLabels, Counter>::default();
         let spoke_log_dropped = Counter::default();
-        registry.register("spoke_calls", "Spoke calls by plugin, function and outcome", spoke_calls.clone());
+        registry.register(
+            "spoke_calls",
+            "Spoke calls by plugin, function and outcome",
+            spoke_calls.clone(),
+        );
         registry.register(
             "spoke_call_duration_seconds",
             "Duration of spoke calls, instantiation included",
             spoke_call_seconds.clone(),
         );
-        registry.register("spoke_failures", "Failed spoke calls by kind", spoke_failures.clone());
-        registry.register("webhook_requests", "Webhook requests by answered status", webhook_requests.clone());
-        registry.register("events_stored", "Inbound events stored, duplicates excluded", events_stored.clone());
-        registry.register("compile_cache", "Compiled-code cache look-ups by result", compile_cache.clone());
-        registry.register("egress_denied", "Outbound requests of spokes refused, by reason", egress_denied.clone());
-        registry.register("spoke_log_dropped", "Spoke log lines dropped over the per-call cap", spoke_log_dropped.clone());
+        registry.register(
+            "spoke_failures",
+            "Failed spoke calls by kind",
+            spoke_failures.clone(),
+        );
+        registry.register(
+            "webhook_requests",
+            "Webhook requests by answered status",
+            webhook_requests.clone(),
+        );
+        registry.register(
+            "events_stored",
+            "Inbound events stored, duplicates excluded",
+            events_stored.clone(),
+        );
+        registry.register(
+            "compile_cache",
+            "Compiled-code cache look-ups by result",
+            compile_cache.clone(),
+        );
+        registry.register(
+            "egress_denied",
+            "Outbound requests of spokes refused, by reason",
+            egress_denied.clone(),
+        );
+        registry.register(
+            "spoke_log_dropped",
+            "Spoke log lines dropped over the per-call cap",
+            spoke_log_dropped.clone(),
+        );
         Metrics {
             registry,
             spoke_calls,
@@ -109,7 +139,8 @@ impl Metrics {
     /// The metrics in the Prometheus text format.
     pub fn encode(&self) -> String {
         let mut out = String::new();
-        prometheus_client::encoding::text::encode(&mut out, &self.registry).expect("writing to a String cannot fail");
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)
+            .expect("writing to a String cannot fail");
         out
     }
 }

@@ -17,7 +17,9 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
-use crate::runtime::{CallContext, CallError, FailureKind, HostPattern, LoadError, LoadedSpoke, Manifest, Runtime};
+use crate::runtime::{
+    CallContext, CallError, FailureKind, HostPattern, LoadError, LoadedSpoke, Manifest, Runtime,
+};
 use crate::secrets::SecretBox;
 use crate::store::{InstallationRecord, PluginVersion, Store, now};
 
@@ -58,7 +60,12 @@ impl Installation {
                 .filter(|(name, _)| !secret(name))
                 .map(|(name, value)| (name.clone(), value.clone()))
                 .collect(),
-            secrets_set: record.settings.keys().filter(|name| secret(name)).cloned().collect(),
+            secrets_set: record
+                .settings
+                .keys()
+                .filter(|name| secret(name))
+                .cloned()
+                .collect(),
             allowed_hosts: record.allowed_hosts.clone(),
             deadline_ms: self.context.deadline.as_millis() as u64,
             memory_mib: self.context.memory_bytes >> 20,
@@ -150,7 +157,11 @@ pub struct Registry {
 
 impl Registry {
     /// A registry over the store, loading every installation (and the spokes they pin).
-    pub async fn open(store: Store, runtime: Arc<Runtime>, secrets: SecretBox) -> anyhow::Result<Registry> {
+    pub async fn open(
+        store: Store,
+        runtime: Arc<Runtime>,
+        secrets: SecretBox,
+    ) -> anyhow::Result<Registry> {
         let registry = Registry {
             store,
             runtime,
@@ -172,7 +183,11 @@ impl Registry {
     // --- plugins -------------------------------------------------------------------------
 
     /// Validates, compiles and stores an uploaded component; `true` when it is new.
-    pub async fn upload(&self, wasm: Vec<u8>, correlation_id: &str) -> Result<(PluginVersion, bool)> {
+    pub async fn upload(
+        &self,
+        wasm: Vec<u8>,
+        correlation_id: &str,
+    ) -> Result<(PluginVersion, bool)> {
         let max = self.runtime.limits().max_plugin_bytes;
         if wasm.len() > max {
             return Err(Error::client(
@@ -203,15 +218,22 @@ impl Registry {
         let digest_for_load = digest.clone();
         let wasm = Arc::new(wasm);
         let bytes = wasm.clone();
-        let (spoke, _) = tokio::task::spawn_blocking(move || runtime.load(&digest_for_load, &bytes))
-            .await
-            .context("compiling the component")?
-            .map_err(|err| match err {
-                LoadError::Invalid(message) => Error::unprocessable("invalid_component", message),
-                LoadError::UnknownWorld => Error::unprocessable("unknown_world", err.to_string()),
-                LoadError::UnsupportedImports(_) => Error::unprocessable("unsupported_imports", err.to_string()),
-                LoadError::Internal(err) => Error::Internal(err),
-            })?;
+        let (spoke, _) =
+            tokio::task::spawn_blocking(move || runtime.load(&digest_for_load, &bytes))
+                .await
+                .context("compiling the component")?
+                .map_err(|err| match err {
+                    LoadError::Invalid(message) => {
+                        Error::unprocessable("invalid_component", message)
+                    }
+                    LoadError::UnknownWorld => {
+                        Error::unprocessable("unknown_world", err.to_string())
+                    }
+                    LoadError::UnsupportedImports(_) => {
+                        Error::unprocessable("unsupported_imports", err.to_string())
+                    }
+                    LoadError::Internal(err) => Error::Internal(err),
+                })?;
 
         let ctx = CallContext::detached("(upload)", "", &self.runtime, correlation_id);
         let manifest = match self.runtime.describe(&spoke, &ctx).await {
@@ -226,7 +248,10 @@ impl Registry {
                 ));
             }
             Err(err) => {
-                return Err(Error::unprocessable("describe_failed", format!("describe() failed: {err}")));
+                return Err(Error::unprocessable(
+                    "describe_failed",
+                    format!("describe() failed: {err}"),
+                ));
             }
         };
         manifest
@@ -242,7 +267,8 @@ impl Registry {
             ));
         }
         for entry in &manifest.allowed_hosts {
-            check_declared_host(entry, &manifest).map_err(|message| Error::unprocessable("invalid_manifest", message))?;
+            check_declared_host(entry, &manifest)
+                .map_err(|message| Error::unprocessable("invalid_manifest", message))?;
         }
 
         let plugin = PluginVersion {
@@ -268,7 +294,10 @@ impl Registry {
                 ),
             ));
         }
-        self.spokes.lock().expect("spokes lock").insert(digest, Arc::new(spoke));
+        self.spokes
+            .lock()
+            .expect("spokes lock")
+            .insert(digest, Arc::new(spoke));
         tracing::info!(name = %plugin.name, version = %plugin.version, digest = %plugin.digest, "plugin uploaded");
         Ok((plugin, true))
     }
@@ -315,9 +344,14 @@ impl Registry {
         found.ok_or_else(|| match version {
             Some(version) => Error::not_found(
                 "plugin_not_found",
-                format!("no plugin {name} version {version}; GET /v1/plugins/{name}/versions lists them"),
+                format!(
+                    "no plugin {name} version {version}; GET /v1/plugins/{name}/versions lists them"
+                ),
             ),
-            None => Error::not_found("plugin_not_found", format!("no plugin named {name}; upload it first")),
+            None => Error::not_found(
+                "plugin_not_found",
+                format!("no plugin named {name}; upload it first"),
+            ),
         })
     }
 
@@ -325,14 +359,23 @@ impl Registry {
 
     /// The installation with this id.
     pub fn installation(&self, id: Uuid) -> Option<Arc<Installation>> {
-        self.installations.read().expect("installations lock").get(&id).cloned()
+        self.installations
+            .read()
+            .expect("installations lock")
+            .get(&id)
+            .cloned()
     }
 
     /// The installation with this id, if `tenant` owns it.
     pub fn tenant_installation(&self, tenant: &str, id: Uuid) -> Result<Arc<Installation>> {
         self.installation(id)
             .filter(|i| i.record.tenant == tenant)
-            .ok_or_else(|| Error::not_found("installation_not_found", format!("tenant {tenant} has no installation {id}")))
+            .ok_or_else(|| {
+                Error::not_found(
+                    "installation_not_found",
+                    format!("tenant {tenant} has no installation {id}"),
+                )
+            })
     }
 
     /// The installations of a tenant, oldest first.
@@ -345,7 +388,12 @@ impl Registry {
             .filter(|i| i.record.tenant == tenant)
             .cloned()
             .collect();
-        list.sort_by(|a, b| a.record.created_at.cmp(&b.record.created_at).then(a.record.id.cmp(&b.record.id)));
+        list.sort_by(|a, b| {
+            a.record
+                .created_at
+                .cmp(&b.record.created_at)
+                .then(a.record.id.cmp(&b.record.id))
+        });
         list
     }
 
@@ -359,8 +407,15 @@ impl Registry {
     }
 
     /// Installs a spoke for a tenant: validates, runs `install()`, then stores it.
-    pub async fn install(&self, tenant: &str, new: NewInstallation, correlation_id: &str) -> Result<Arc<Installation>> {
-        let plugin = self.plugin_version(&new.plugin, new.version.as_deref()).await?;
+    pub async fn install(
+        &self,
+        tenant: &str,
+        new: NewInstallation,
+        correlation_id: &str,
+    ) -> Result<Arc<Installation>> {
+        let plugin = self
+            .plugin_version(&new.plugin, new.version.as_deref())
+            .await?;
         let stamp = now();
         let settings = self.seal_settings(&plugin.manifest, new.settings)?;
         let record = InstallationRecord {
@@ -388,11 +443,19 @@ impl Registry {
     }
 
     /// Changes an installation; a new version takes effect for the next call.
-    pub async fn update(&self, tenant: &str, id: Uuid, change: InstallationChange) -> Result<Arc<Installation>> {
+    pub async fn update(
+        &self,
+        tenant: &str,
+        id: Uuid,
+        change: InstallationChange,
+    ) -> Result<Arc<Installation>> {
         let current = self.tenant_installation(tenant, id)?;
         let mut record = current.record.clone();
         let target = self
-            .plugin_version(&record.plugin, Some(change.version.as_deref().unwrap_or(&record.version)))
+            .plugin_version(
+                &record.plugin,
+                Some(change.version.as_deref().unwrap_or(&record.version)),
+            )
             .await?;
         let mut plain = self.open_settings(&record)?;
         for (name, value) in change.settings {
@@ -421,24 +484,47 @@ impl Registry {
 
     /// Runs `uninstall()` and removes the installation; the spoke's error, if any, is returned
     /// for the record but does not keep the installation.
-    pub async fn remove(&self, tenant: &str, id: Uuid, correlation_id: &str) -> Result<Option<String>> {
+    pub async fn remove(
+        &self,
+        tenant: &str,
+        id: Uuid,
+        correlation_id: &str,
+    ) -> Result<Option<String>> {
         let installation = self.tenant_installation(tenant, id)?;
         let ctx = installation.call_context(correlation_id);
-        let hook = self.runtime.uninstall(&installation.spoke, &ctx).await.err().map(|err| err.to_string());
+        let hook = self
+            .runtime
+            .uninstall(&installation.spoke, &ctx)
+            .await
+            .err()
+            .map(|err| err.to_string());
         self.store.delete_installation(id).await?;
-        self.installations.write().expect("installations lock").remove(&id);
+        self.installations
+            .write()
+            .expect("installations lock")
+            .remove(&id);
         tracing::info!(%tenant, %id, uninstall_error = ?hook, "installation removed");
         Ok(hook)
     }
 
     /// Checks settings against the manifest and seals the secret ones.
-    fn seal_settings(&self, manifest: &Manifest, settings: BTreeMap<String, String>) -> Result<BTreeMap<String, String>> {
-        let unknown: Vec<&String> = settings.keys().filter(|k| manifest.setting(k).is_none()).collect();
+    fn seal_settings(
+        &self,
+        manifest: &Manifest,
+        settings: BTreeMap<String, String>,
+    ) -> Result<BTreeMap<String, String>> {
+        let unknown: Vec<&String> = settings
+            .keys()
+            .filter(|k| manifest.setting(k).is_none())
+            .collect();
         if !unknown.is_empty() {
             let known: Vec<&str> = manifest.settings.iter().map(|s| s.name.as_str()).collect();
             return Err(Error::unprocessable(
                 "unknown_settings",
-                format!("{} does not take the settings {unknown:?}; it takes {known:?}", manifest.name),
+                format!(
+                    "{} does not take the settings {unknown:?}; it takes {known:?}",
+                    manifest.name
+                ),
             )
             .with_details(json!({ "unknown": unknown, "known": known })));
         }
@@ -451,7 +537,10 @@ impl Registry {
         if !missing.is_empty() {
             return Err(Error::unprocessable(
                 "missing_settings",
-                format!("{} {} needs the settings {missing:?}", manifest.name, manifest.version),
+                format!(
+                    "{} {} needs the settings {missing:?}",
+                    manifest.name, manifest.version
+                ),
             )
             .with_details(json!({ "missing": missing })));
         }
@@ -459,7 +548,11 @@ impl Registry {
             .into_iter()
             .map(|(name, value)| {
                 let secret = manifest.setting(&name).is_some_and(|s| s.secret);
-                let value = if secret { self.secrets.seal(&value) } else { value };
+                let value = if secret {
+                    self.secrets.seal(&value)
+                } else {
+                    value
+                };
                 (name, value)
             })
             .collect())
@@ -471,9 +564,9 @@ impl Registry {
             .iter()
             .map(|(name, value)| {
                 let value = if value.starts_with("sealed:") {
-                    self.secrets
-                        .open(value)
-                        .with_context(|| format!("opening setting {name} of installation {}", record.id))?
+                    self.secrets.open(value).with_context(|| {
+                        format!("opening setting {name} of installation {}", record.id)
+                    })?
                 } else {
                     value.clone()
                 };
@@ -484,12 +577,15 @@ impl Registry {
 
     /// Resolves a record into a callable installation, checking hosts and limits.
     async fn build(&self, record: InstallationRecord) -> Result<Installation> {
-        let plugin = self.plugin_version(&record.plugin, Some(&record.version)).await?;
+        let plugin = self
+            .plugin_version(&record.plugin, Some(&record.version))
+            .await?;
         let manifest = plugin.manifest;
         let spoke = self.spoke(&plugin.digest).await?;
         let mut settings = self.open_settings(&record)?;
         for spec in &manifest.settings {
-            if let (Some(default), false) = (&spec.default_value, settings.contains_key(&spec.name)) {
+            if let (Some(default), false) = (&spec.default_value, settings.contains_key(&spec.name))
+            {
                 settings.insert(spec.name.clone(), default.clone());
             }
         }
@@ -506,7 +602,10 @@ impl Registry {
             Some(ms) if ms == 0 || ms > limits.max_spoke_deadline_ms => {
                 return Err(Error::unprocessable(
                     "invalid_limit",
-                    format!("deadline_ms must be between 1 and {}", limits.max_spoke_deadline_ms),
+                    format!(
+                        "deadline_ms must be between 1 and {}",
+                        limits.max_spoke_deadline_ms
+                    ),
                 ));
             }
             Some(ms) => std::time::Duration::from_millis(ms),
@@ -516,7 +615,10 @@ impl Registry {
             Some(mib) if mib == 0 || mib > limits.max_spoke_memory_mib => {
                 return Err(Error::unprocessable(
                     "invalid_limit",
-                    format!("memory_mib must be between 1 and {}", limits.max_spoke_memory_mib),
+                    format!(
+                        "memory_mib must be between 1 and {}",
+                        limits.max_spoke_memory_mib
+                    ),
                 ));
             }
             Some(mib) => mib << 20,
@@ -548,7 +650,10 @@ fn hook_error(hook: &str, err: CallError) -> Error {
     match err {
         CallError::Spoke(spoke_error) => Error::unprocessable(
             "install_refused",
-            format!("the spoke's {hook}() refused: {}", crate::api::describe_spoke_error(&spoke_error)),
+            format!(
+                "the spoke's {hook}() refused: {}",
+                crate::api::describe_spoke_error(&spoke_error)
+            ),
         )
         .with_details(json!({ "spoke_error": spoke_error })),
         CallError::Failed { kind, message } => Error::Spoke { kind, message },
@@ -564,13 +669,18 @@ fn template_setting(entry: &str) -> Option<&str> {
 fn check_declared_host(entry: &str, manifest: &Manifest) -> Result<(), String> {
     match template_setting(entry) {
         Some(name) if manifest.setting(name).is_some() => Ok(()),
-        Some(name) => Err(format!("allowed host `{entry}` names the undeclared setting `{name}`")),
+        Some(name) => Err(format!(
+            "allowed host `{entry}` names the undeclared setting `{name}`"
+        )),
         None => HostPattern::parse(entry).map(|_| ()),
     }
 }
 
 /// The hosts a spoke declared, templates resolved from the installation's settings.
-fn declared_hosts(manifest: &Manifest, settings: &BTreeMap<String, String>) -> Result<Vec<HostPattern>> {
+fn declared_hosts(
+    manifest: &Manifest,
+    settings: &BTreeMap<String, String>,
+) -> Result<Vec<HostPattern>> {
     let mut hosts = Vec::new();
     for entry in &manifest.allowed_hosts {
         let text = match template_setting(entry) {
@@ -581,7 +691,10 @@ fn declared_hosts(manifest: &Manifest, settings: &BTreeMap<String, String>) -> R
             None => entry.as_str(),
         };
         let pattern = HostPattern::parse(text).map_err(|message| {
-            Error::unprocessable("invalid_setting", format!("`{entry}` resolves to an unusable host: {message}"))
+            Error::unprocessable(
+                "invalid_setting",
+                format!("`{entry}` resolves to an unusable host: {message}"),
+            )
         })?;
         hosts.push(pattern);
     }
@@ -609,7 +722,10 @@ mod tests {
 
     #[test]
     fn templates_name_a_setting() {
-        assert_eq!(template_setting("{{ config.graph_api_base }}"), Some("graph_api_base"));
+        assert_eq!(
+            template_setting("{{ config.graph_api_base }}"),
+            Some("graph_api_base")
+        );
         assert_eq!(template_setting("{{config.x}}"), Some("x"));
         assert_eq!(template_setting("graph.facebook.com"), None);
     }

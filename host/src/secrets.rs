@@ -52,7 +52,10 @@ impl SecretBox {
             .decode(encoded.as_bytes())
             .context("the secret key must be base64 (e.g. `openssl rand -base64 32`)")?;
         let Ok(key) = <[u8; 32]>::try_from(bytes.as_slice()) else {
-            bail!("the secret key must be 32 bytes, base64-encoded; it is {} bytes", bytes.len());
+            bail!(
+                "the secret key must be 32 bytes, base64-encoded; it is {} bytes",
+                bytes.len()
+            );
         };
         Ok(SecretBox::new(&key))
     }
@@ -83,7 +86,11 @@ impl SecretBox {
         let plain = self
             .cipher
             .decrypt(Nonce::from_slice(nonce), ciphertext)
-            .map_err(|_| anyhow::anyhow!("sealed value does not open with this key (was the secret key changed?)"))?;
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "sealed value does not open with this key (was the secret key changed?)"
+                )
+            })?;
         String::from_utf8(plain).context("sealed value is not UTF-8")
     }
 }
@@ -114,7 +121,8 @@ mod tests {
 
     #[test]
     fn a_short_key_is_refused_with_its_length() {
-        let err = SecretBox::load(Some(&B64.encode([1u8; 16])), Path::new("/nonexistent")).unwrap_err();
+        let err =
+            SecretBox::load(Some(&B64.encode([1u8; 16])), Path::new("/nonexistent")).unwrap_err();
         assert!(err.to_string().contains("16 bytes"), "{err}");
     }
 }

@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use sqlx::{FromRow, Row};
 use uuid::Uuid;
 
@@ -206,7 +208,11 @@ impl Store {
     // --- plugins -------------------------------------------------------------------------
 
     /// Stores a new plugin version; `false` when the same name and version already exist.
-    pub async fn insert_plugin_version(&self, plugin: &PluginVersion, wasm: &[u8]) -> sqlx::Result<bool> {
+    pub async fn insert_plugin_version(
+        &self,
+        plugin: &PluginVersion,
+        wasm: &[u8],
+    ) -> sqlx::Result<bool> {
         let manifest = serde_json::to_string(&plugin.manifest).expect("manifest serializes");
         let done = sqlx::query(
             "INSERT INTO plugin_versions (name, version, role, digest, manifest, size, wasm, created_at)
@@ -229,13 +235,23 @@ impl Store {
 
     /// The version with this digest, if uploaded.
     pub async fn plugin_by_digest(&self, digest: &str) -> anyhow::Result<Option<PluginVersion>> {
-        let sql = format!("SELECT {} FROM plugin_versions WHERE digest = ?", Self::PLUGIN_COLUMNS);
-        let row: Option<PluginVersionRow> = sqlx::query_as(&sql).bind(digest).fetch_optional(&self.pool).await?;
+        let sql = format!(
+            "SELECT {} FROM plugin_versions WHERE digest = ?",
+            Self::PLUGIN_COLUMNS
+        );
+        let row: Option<PluginVersionRow> = sqlx::query_as(&sql)
+            .bind(digest)
+            .fetch_optional(&self.pool)
+            .await?;
         row.map(PluginVersion::try_from).transpose()
     }
 
     /// One version of a plugin, if uploaded.
-    pub async fn plugin_version(&self, name: &str, version: &str) -> anyhow::Result<Option<PluginVersion>> {
+    pub async fn plugin_version(
+        &self,
+        name: &str,
+        version: &str,
+    ) -> anyhow::Result<Option<PluginVersion>> {
         let sql = format!(
             "SELECT {} FROM plugin_versions WHERE name = ? AND version = ?",
             Self::PLUGIN_COLUMNS
@@ -262,14 +278,16 @@ impl Store {
             "SELECT {} FROM plugin_versions WHERE (?1 IS NULL OR name = ?1) ORDER BY name, created_at, version",
             Self::PLUGIN_COLUMNS
         );
-        let rows: Vec<PluginVersionRow> = sqlx::query_as(&sql).bind(name).fetch_all(&self.pool).await?;
+        let rows: Vec<PluginVersionRow> = sqlx::query_as(&sql)
+            .bind(name)
+            .fetch_all(&self.pool)
+            .await?;
         rows.into_iter().map(PluginVersion::try_from).collect()
     }
 
     // --- installations -------------------------------------------------------------------
 
-    const INSTALLATION_COLUMNS: &str =
-        "id, tenant, plugin, version, settings, allowed_hosts, deadline_ms, memory_mib, created_at, updated_at";
+    const INSTALLATION_COLUMNS: &str = "id, tenant, plugin, version, settings, allowed_hosts, deadline_ms, memory_mib, created_at, updated_at";
 
     /// Inserts a new installation or replaces the one with the same id.
     pub async fn save_installation(&self, record: &InstallationRecord) -> sqlx::Result<()> {
@@ -331,7 +349,13 @@ impl Store {
     }
 
     /// Stores `value` under `key` unless the installation's quota would be exceeded.
-    pub async fn kv_set(&self, installation: Uuid, key: &str, value: &[u8], quota: u64) -> Result<(), KvError> {
+    pub async fn kv_set(
+        &self,
+        installation: Uuid,
+        key: &str,
+        value: &[u8],
+        quota: u64,
+    ) -> Result<(), KvError> {
         let id = installation.to_string();
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(
@@ -347,7 +371,11 @@ impl Store {
         let replaced = row.get::<i64, _>("replaced") as u64;
         let wanted = (key.len() + value.len()) as u64;
         if used - replaced + wanted > quota {
-            return Err(KvError::Quota { quota, used, wanted });
+            return Err(KvError::Quota {
+                quota,
+                used,
+                wanted,
+            });
         }
         sqlx::query(
             "INSERT INTO kv (installation, key, value) VALUES (?, ?, ?)
@@ -373,7 +401,12 @@ impl Store {
     }
 
     /// The keys starting with `prefix`, in byte order.
-    pub async fn kv_keys(&self, installation: Uuid, prefix: &str, limit: u32) -> sqlx::Result<Vec<String>> {
+    pub async fn kv_keys(
+        &self,
+        installation: Uuid,
+        prefix: &str,
+        limit: u32,
+    ) -> sqlx::Result<Vec<String>> {
         // substr() rather than LIKE: a prefix may contain `%` or `_`.
         sqlx::query_scalar(
             "SELECT key FROM kv WHERE installation = ?1 AND substr(key, 1, length(?2)) = ?2
@@ -426,7 +459,12 @@ impl Store {
     }
 
     /// An installation's events after `after` (a `seq`), oldest first.
-    pub async fn events(&self, installation: Uuid, after: i64, limit: u32) -> anyhow::Result<Vec<StoredEvent>> {
+    pub async fn events(
+        &self,
+        installation: Uuid,
+        after: i64,
+        limit: u32,
+    ) -> anyhow::Result<Vec<StoredEvent>> {
         let rows = sqlx::query(
             "SELECT seq, channel_id, kind, payload, correlation_id, received_at FROM events
              WHERE installation = ? AND seq > ? ORDER BY seq LIMIT ?",
@@ -442,7 +480,8 @@ impl Store {
                     seq: row.get("seq"),
                     channel_id: row.get("channel_id"),
                     kind: row.get("kind"),
-                    payload: serde_json::from_str(row.get::<&str, _>("payload")).context("stored event")?,
+                    payload: serde_json::from_str(row.get::<&str, _>("payload"))
+                        .context("stored event")?,
                     correlation_id: row.get("correlation_id"),
                     received_at: row.get("received_at"),
                 })

@@ -24,12 +24,14 @@ pub const TOKEN: &str = "test-operator-token";
 
 /// The bytes of a built spoke: `plugins/NAME.wasm` or `fixtures/NAME.wasm`.
 pub fn spoke(path: &str) -> Vec<u8> {
-    let dir = std::env::var_os("NAVE_SPOKES_DIR").map(PathBuf::from).unwrap_or_else(|| {
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
-        target.join("spokes")
-    });
+    let dir = std::env::var_os("NAVE_SPOKES_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let target = std::env::var_os("CARGO_TARGET_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
+            target.join("spokes")
+        });
     let file = dir.join(format!("{path}.wasm"));
     std::fs::read(&file).unwrap_or_else(|err| {
         panic!(
@@ -160,7 +162,10 @@ impl TestHost {
     /// The stored events of an installation.
     pub async fn events(&self, tenant: &str, id: &str) -> Vec<Value> {
         let response = self
-            .operator(Method::GET, &format!("/v1/tenants/{tenant}/installations/{id}/events?limit=500"))
+            .operator(
+                Method::GET,
+                &format!("/v1/tenants/{tenant}/installations/{id}/events?limit=500"),
+            )
             .send()
             .await
             .expect("events");
@@ -298,7 +303,9 @@ async fn graph(State(state): State<Arc<Mutex<FakeState>>>, request: Request) -> 
     let method = request.method().to_string();
     let path = request.uri().path().to_owned();
     let query = request.uri().query().unwrap_or_default().to_owned();
-    let body = axum::body::to_bytes(request.into_body(), 1 << 20).await.unwrap_or_default();
+    let body = axum::body::to_bytes(request.into_body(), 1 << 20)
+        .await
+        .unwrap_or_default();
     let recorded = Recorded {
         method: method.clone(),
         path: path.clone(),
@@ -317,7 +324,10 @@ async fn graph(State(state): State<Arc<Mutex<FakeState>>>, request: Request) -> 
             .ok()
             .and_then(|v| v["recipient"]["id"].as_str().map(str::to_owned))
             .unwrap_or_default();
-        return axum::Json(json!({ "recipient_id": recipient, "message_id": format!("m_{count}") })).into_response();
+        return axum::Json(
+            json!({ "recipient_id": recipient, "message_id": format!("m_{count}") }),
+        )
+        .into_response();
     }
     if path.ends_with("/subscribed_apps") {
         return axum::Json(json!({ "success": true })).into_response();

@@ -75,8 +75,14 @@ async fn install_subscribes_the_page_to_the_app() {
     assert_eq!(subscribed.len(), 1, "{:?}", graph.received());
     let call = &subscribed[0];
     let text = format!("{}&{}", call.query, String::from_utf8_lossy(&call.body));
-    assert!(text.contains("PAGE-TOKEN"), "the page token authorizes the call: {text}");
-    assert!(text.contains("messages"), "it subscribes to messages: {text}");
+    assert!(
+        text.contains("PAGE-TOKEN"),
+        "the page token authorizes the call: {text}"
+    );
+    assert!(
+        text.contains("messages"),
+        "it subscribes to messages: {text}"
+    );
 }
 
 #[tokio::test]
@@ -84,7 +90,9 @@ async fn the_verification_handshake_echoes_the_challenge_only_for_the_right_toke
     let (host, _graph, id) = setup().await;
     let good = host
         .http
-        .get(host.at(&format!("/hooks/{id}?hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=1158201444")))
+        .get(host.at(&format!(
+            "/hooks/{id}?hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=1158201444"
+        )))
         .send()
         .await
         .unwrap();
@@ -92,7 +100,9 @@ async fn the_verification_handshake_echoes_the_challenge_only_for_the_right_toke
     assert_eq!(good.text().await.unwrap(), "1158201444");
     let bad = host
         .http
-        .get(host.at(&format!("/hooks/{id}?hub.mode=subscribe&hub.verify_token=wrong&hub.challenge=1158201444")))
+        .get(host.at(&format!(
+            "/hooks/{id}?hub.mode=subscribe&hub.verify_token=wrong&hub.challenge=1158201444"
+        )))
         .send()
         .await
         .unwrap();
@@ -110,33 +120,63 @@ async fn a_signed_batch_is_stored_once_with_every_item_and_without_echoes() {
     let events = host.events("acme", &id).await;
     let kinds: Vec<(&str, &str)> = events
         .iter()
-        .map(|e| (e["kind"].as_str().unwrap(), e["channel_id"].as_str().unwrap()))
+        .map(|e| {
+            (
+                e["kind"].as_str().unwrap(),
+                e["channel_id"].as_str().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(kinds.len(), 6, "{events:#?}");
-    assert_eq!(&kinds[..4], [("message", "m-1"), ("message", "m-2"), ("message", "m-3"), ("postback", "m-4")]);
+    assert_eq!(
+        &kinds[..4],
+        [
+            ("message", "m-1"),
+            ("message", "m-2"),
+            ("message", "m-3"),
+            ("postback", "m-4")
+        ]
+    );
     assert_eq!(kinds[4].0, "delivery");
     assert_eq!(kinds[5].0, "read");
-    assert!(!kinds.iter().any(|(_, id)| *id == "m-echo"), "echoes are dropped");
+    assert!(
+        !kinds.iter().any(|(_, id)| *id == "m-echo"),
+        "echoes are dropped"
+    );
 
     let text = &events[0]["payload"];
     assert_eq!(text["text"], "hello, my number is +33 6 12 34 56 78");
     assert_eq!(text["sender"], "USER1");
     assert_eq!(text["platform"], "facebook");
-    assert_eq!(text["sender_profile"]["first_name"], "Ada", "new senders are looked up: {text}");
+    assert_eq!(
+        text["sender_profile"]["first_name"], "Ada",
+        "new senders are looked up: {text}"
+    );
     let image = &events[1]["payload"]["attachments"][0];
-    assert_eq!((image["kind"].as_str(), image["url"].as_str()), (Some("image"), Some("https://cdn.example.com/cat.jpg")));
+    assert_eq!(
+        (image["kind"].as_str(), image["url"].as_str()),
+        (Some("image"), Some("https://cdn.example.com/cat.jpg"))
+    );
     assert_eq!(events[2]["payload"]["payload"], "COLOR_RED");
     assert_eq!(events[3]["payload"]["payload"], "GET_STARTED");
     assert_eq!(events[4]["payload"]["message_ids"], json!(["m_1"]));
 
-    let profile_lookups = graph.received().iter().filter(|r| r.method == "GET").count();
+    let profile_lookups = graph
+        .received()
+        .iter()
+        .filter(|r| r.method == "GET")
+        .count();
     assert_eq!(profile_lookups, 2, "one look-up per new sender");
 
     // Facebook delivers again: the same body adds nothing.
     let (status, _) = post(&host, &id, &body, Some(facebook_signature(SECRET, &body))).await;
     assert_eq!(status, 200);
     assert_eq!(host.events("acme", &id).await.len(), 6);
-    let profile_lookups = graph.received().iter().filter(|r| r.method == "GET").count();
+    let profile_lookups = graph
+        .received()
+        .iter()
+        .filter(|r| r.method == "GET")
+        .count();
     assert_eq!(profile_lookups, 2, "known senders are not looked up again");
 }
 
@@ -145,12 +185,35 @@ async fn missing_or_wrong_signatures_are_refused_and_store_nothing() {
     let (host, _graph, id) = setup().await;
     let body = batch();
     assert_eq!(post(&host, &id, &body, None).await.0, 401);
-    assert_eq!(post(&host, &id, &body, Some(facebook_signature("another-secret", &body))).await.0, 403);
-    assert_eq!(post(&host, &id, &body, Some("sha256=zz".into())).await.0, 403);
+    assert_eq!(
+        post(
+            &host,
+            &id,
+            &body,
+            Some(facebook_signature("another-secret", &body))
+        )
+        .await
+        .0,
+        403
+    );
+    assert_eq!(
+        post(&host, &id, &body, Some("sha256=zz".into())).await.0,
+        403
+    );
     let mut tampered = body.clone();
     let at = tampered.iter().position(|&b| b == b'h').unwrap();
     tampered[at] = b'H';
-    assert_eq!(post(&host, &id, &tampered, Some(facebook_signature(SECRET, &body))).await.0, 403);
+    assert_eq!(
+        post(
+            &host,
+            &id,
+            &tampered,
+            Some(facebook_signature(SECRET, &body))
+        )
+        .await
+        .0,
+        403
+    );
     assert!(host.events("acme", &id).await.is_empty());
 }
 
@@ -166,8 +229,16 @@ fn reply(text: &str) -> OutboundMessage {
     }
 }
 
-async fn deliver(host: &TestHost, id: &str, message: &OutboundMessage) -> Result<Vec<String>, CallError> {
-    let installation = host.app.registry.installation(Uuid::parse_str(id).unwrap()).unwrap();
+async fn deliver(
+    host: &TestHost,
+    id: &str,
+    message: &OutboundMessage,
+) -> Result<Vec<String>, CallError> {
+    let installation = host
+        .app
+        .registry
+        .installation(Uuid::parse_str(id).unwrap())
+        .unwrap();
     let ctx = installation.call_context("test");
     host.app
         .runtime
@@ -179,7 +250,9 @@ async fn deliver(host: &TestHost, id: &str, message: &OutboundMessage) -> Result
 #[tokio::test]
 async fn deliver_calls_the_send_api_with_the_page_token_and_splits_long_text() {
     let (host, graph, id) = setup().await;
-    let ids = deliver(&host, &id, &reply("Thanks, we got your message.")).await.unwrap();
+    let ids = deliver(&host, &id, &reply("Thanks, we got your message."))
+        .await
+        .unwrap();
     assert_eq!(ids.len(), 1);
     let sent = graph.received_on("POST", "/v21.0/me/messages");
     assert_eq!(sent.len(), 1);
@@ -198,7 +271,10 @@ async fn deliver_calls_the_send_api_with_the_page_token_and_splits_long_text() {
     assert_eq!(ids.len(), parts.len());
     assert_eq!(parts.len(), 3, "4480 characters go out in 3 parts");
     assert!(parts.iter().all(|p| p.chars().count() < 2000));
-    assert_eq!(parts.join(" ").split_whitespace().collect::<Vec<_>>(), long.split_whitespace().collect::<Vec<_>>());
+    assert_eq!(
+        parts.join(" ").split_whitespace().collect::<Vec<_>>(),
+        long.split_whitespace().collect::<Vec<_>>()
+    );
 }
 
 #[tokio::test]
@@ -211,11 +287,19 @@ async fn graph_errors_become_typed_spoke_errors() {
     }
     graph.fail_next_send(400, 613, "Calls to this api have exceeded the rate limit");
     match deliver(&host, &id, &reply("x")).await {
-        Err(CallError::Spoke(SpokeError::Upstream(e))) => assert!(e.retryable && e.code == Some(613), "{e:?}"),
+        Err(CallError::Spoke(SpokeError::Upstream(e))) => {
+            assert!(e.retryable && e.code == Some(613), "{e:?}")
+        }
         other => panic!("613 is a retryable rate limit: {other:?}"),
     }
     graph.fail_next_send(400, 10, "Message sent outside of allowed window");
-    assert!(matches!(deliver(&host, &id, &reply("x")).await, Err(CallError::Spoke(SpokeError::Denied(_)))));
+    assert!(matches!(
+        deliver(&host, &id, &reply("x")).await,
+        Err(CallError::Spoke(SpokeError::Denied(_)))
+    ));
     graph.fail_next_send(400, 551, "This person isn't available right now");
-    assert!(matches!(deliver(&host, &id, &reply("x")).await, Err(CallError::Spoke(SpokeError::NotFound(_)))));
+    assert!(matches!(
+        deliver(&host, &id, &reply("x")).await,
+        Err(CallError::Spoke(SpokeError::NotFound(_)))
+    ));
 }

@@ -26,9 +26,17 @@ async fn world() -> World {
         )
         .await;
     let hostile = host
-        .upload_and_install(spoke("fixtures/hostile"), "evil", json!({"deadline_ms": 500, "memory_mib": 32}))
+        .upload_and_install(
+            spoke("fixtures/hostile"),
+            "evil",
+            json!({"deadline_ms": 500, "memory_mib": 32}),
+        )
         .await;
-    World { host, facebook, hostile }
+    World {
+        host,
+        facebook,
+        hostile,
+    }
 }
 
 impl World {
@@ -36,7 +44,12 @@ impl World {
     /// the hostile answer after checking the good one.
     async fn misbehave(&self, path: &str) -> (u16, Value, String, Duration) {
         let started = Instant::now();
-        let bad = self.host.http.post(self.host.at(&format!("/hooks/{}{path}", self.hostile))).body("x").send();
+        let bad = self
+            .host
+            .http
+            .post(self.host.at(&format!("/hooks/{}{path}", self.hostile)))
+            .body("x")
+            .send();
         let good = async {
             tokio::time::sleep(Duration::from_millis(50)).await;
             self.host
@@ -51,12 +64,21 @@ impl World {
         };
         let (bad, good) = tokio::join!(bad, good);
         let good_status = good.status().as_u16();
-        assert_eq!((good_status, good.text().await.unwrap().as_str()), (200, "still-here"), "while {path} ran");
+        assert_eq!(
+            (good_status, good.text().await.unwrap().as_str()),
+            (200, "still-here"),
+            "while {path} ran"
+        );
         let bad = bad.unwrap();
         let status = bad.status().as_u16();
         let text = bad.text().await.unwrap();
         let elapsed = started.elapsed();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null), text, elapsed)
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::Null),
+            text,
+            elapsed,
+        )
     }
 }
 
@@ -64,34 +86,69 @@ impl World {
 async fn an_endless_loop_is_stopped_near_its_deadline() {
     let w = world().await;
     let (status, body, _, elapsed) = w.misbehave("/loop").await;
-    assert_eq!((status, body["code"].as_str()), (504, Some("spoke_timeout")), "{body}");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (504, Some("spoke_timeout")),
+        "{body}"
+    );
     assert!(body["error_id"].is_string(), "{body}");
-    assert!(elapsed >= Duration::from_millis(450) && elapsed < Duration::from_secs(5), "stopped after {elapsed:?}");
-    assert_eq!(metric(&w.host.metrics().await, "nave_spoke_failures_total{kind=\"timeout\"}"), 1.0);
+    assert!(
+        elapsed >= Duration::from_millis(450) && elapsed < Duration::from_secs(5),
+        "stopped after {elapsed:?}"
+    );
+    assert_eq!(
+        metric(
+            &w.host.metrics().await,
+            "nave_spoke_failures_total{kind=\"timeout\"}"
+        ),
+        1.0
+    );
 }
 
 #[tokio::test]
 async fn a_memory_bomb_hits_its_cap() {
     let w = world().await;
     let (status, body, _, _) = w.misbehave("/bomb").await;
-    assert_eq!((status, body["code"].as_str()), (502, Some("spoke_memory_exceeded")), "{body}");
-    assert_eq!(metric(&w.host.metrics().await, "nave_spoke_failures_total{kind=\"memory\"}"), 1.0);
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (502, Some("spoke_memory_exceeded")),
+        "{body}"
+    );
+    assert_eq!(
+        metric(
+            &w.host.metrics().await,
+            "nave_spoke_failures_total{kind=\"memory\"}"
+        ),
+        1.0
+    );
 }
 
 #[tokio::test]
 async fn a_trap_is_an_error_for_that_call_only() {
     let w = world().await;
     let (status, body, _, _) = w.misbehave("/trap").await;
-    assert_eq!((status, body["code"].as_str()), (502, Some("spoke_trapped")), "{body}");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (502, Some("spoke_trapped")),
+        "{body}"
+    );
     let (status, _, text, _) = w.misbehave("/ping").await;
-    assert_eq!((status, text.as_str()), (200, "ok"), "the same installation serves the next call");
+    assert_eq!(
+        (status, text.as_str()),
+        (200, "ok"),
+        "the same installation serves the next call"
+    );
 }
 
 #[tokio::test]
 async fn an_oversized_response_is_refused() {
     let w = world().await;
     let (status, body, _, _) = w.misbehave("/big").await;
-    assert_eq!((status, body["code"].as_str()), (502, Some("spoke_response_too_large")), "{body}");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (502, Some("spoke_response_too_large")),
+        "{body}"
+    );
 }
 
 #[tokio::test]
@@ -100,7 +157,10 @@ async fn a_log_flood_is_capped() {
     let (status, _, text, _) = w.misbehave("/log-flood").await;
     assert_eq!((status, text.as_str()), (200, "done"));
     let dropped = metric(&w.host.metrics().await, "nave_spoke_log_dropped_total");
-    assert!(dropped >= 99_000.0, "lines over the cap are dropped: {dropped}");
+    assert!(
+        dropped >= 99_000.0,
+        "lines over the cap are dropped: {dropped}"
+    );
 }
 
 async fn egress(host: &TestHost, id: &str, url: &str) -> (u16, String) {
@@ -125,11 +185,19 @@ async fn outbound_calls_go_only_to_hosts_declared_and_granted_and_never_to_metad
         .install("t", json!({"plugin": "hostile", "settings": {"target": target.url}, "allowed_hosts": [target.addr.to_string()]}))
         .await;
     let granted = granted["id"].as_str().unwrap().to_owned();
-    assert_eq!(egress(&host, &granted, &target.url).await, (200, "status:200".into()));
+    assert_eq!(
+        egress(&host, &granted, &target.url).await,
+        (200, "status:200".into())
+    );
     assert_eq!(target.hits(), 1);
 
     // Declared but not granted by the installation.
-    let (_, ungranted) = host.install("t", json!({"plugin": "hostile", "settings": {"target": target.url}})).await;
+    let (_, ungranted) = host
+        .install(
+            "t",
+            json!({"plugin": "hostile", "settings": {"target": target.url}}),
+        )
+        .await;
     let ungranted = ungranted["id"].as_str().unwrap().to_owned();
     let (status, text) = egress(&host, &ungranted, &target.url).await;
     assert_eq!(status, 502, "{text}");
@@ -138,7 +206,10 @@ async fn outbound_calls_go_only_to_hosts_declared_and_granted_and_never_to_metad
 
     // Granted by the installation but not declared by the spoke.
     let (_, undeclared) = host
-        .install("t", json!({"plugin": "hostile", "allowed_hosts": [target.addr.to_string()]}))
+        .install(
+            "t",
+            json!({"plugin": "hostile", "allowed_hosts": [target.addr.to_string()]}),
+        )
         .await;
     let undeclared = undeclared["id"].as_str().unwrap().to_owned();
     assert_eq!(egress(&host, &undeclared, &target.url).await.0, 502);
@@ -153,20 +224,40 @@ async fn outbound_calls_go_only_to_hosts_declared_and_granted_and_never_to_metad
     let started = Instant::now();
     let (status, text) = egress(&host, &cloud, metadata).await;
     assert_eq!(status, 502, "{text}");
-    assert!(started.elapsed() < Duration::from_secs(2), "refused before any connection attempt");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "refused before any connection attempt"
+    );
 
     let metrics = host.metrics().await;
-    assert_eq!(metric(&metrics, "nave_egress_denied_total{kind=\"not_granted\"}"), 1.0, "{metrics}");
-    assert_eq!(metric(&metrics, "nave_egress_denied_total{kind=\"not_declared\"}"), 1.0);
-    assert_eq!(metric(&metrics, "nave_egress_denied_total{kind=\"address\"}"), 1.0);
+    assert_eq!(
+        metric(&metrics, "nave_egress_denied_total{kind=\"not_granted\"}"),
+        1.0,
+        "{metrics}"
+    );
+    assert_eq!(
+        metric(&metrics, "nave_egress_denied_total{kind=\"not_declared\"}"),
+        1.0
+    );
+    assert_eq!(
+        metric(&metrics, "nave_egress_denied_total{kind=\"address\"}"),
+        1.0
+    );
 }
 
 #[tokio::test]
 async fn a_failing_spoke_does_not_take_other_calls_down() {
     let w = world().await;
     // Several hostile calls at once, and the good spoke answers each time (checked inside).
-    let (a, b, c) = tokio::join!(w.misbehave("/loop"), w.misbehave("/trap"), w.misbehave("/bomb"));
+    let (a, b, c) = tokio::join!(
+        w.misbehave("/loop"),
+        w.misbehave("/trap"),
+        w.misbehave("/bomb")
+    );
     assert_eq!([a.0, b.0, c.0], [504, 502, 502]);
     let (status, body) = json_of(w.host.http.get(w.host.at("/readyz")).send().await.unwrap()).await;
-    assert_eq!((status.as_u16(), body["status"].as_str()), (200, Some("ready")));
+    assert_eq!(
+        (status.as_u16(), body["status"].as_str()),
+        (200, Some("ready"))
+    );
 }

@@ -7,13 +7,22 @@ use nave_tests::{TestHost, json_of, spoke};
 use serde_json::{Value, json};
 
 async fn hook(host: &TestHost, id: &str, path: &str) -> (u16, String) {
-    let response = host.http.post(host.at(&format!("/hooks/{id}{path}"))).body("hi").send().await.unwrap();
+    let response = host
+        .http
+        .post(host.at(&format!("/hooks/{id}{path}")))
+        .body("hi")
+        .send()
+        .await
+        .unwrap();
     (response.status().as_u16(), response.text().await.unwrap())
 }
 
 async fn patch(host: &TestHost, tenant: &str, id: &str, body: Value) -> (StatusCode, Value) {
     let response = host
-        .operator(Method::PATCH, &format!("/v1/tenants/{tenant}/installations/{id}"))
+        .operator(
+            Method::PATCH,
+            &format!("/v1/tenants/{tenant}/installations/{id}"),
+        )
         .json(&body)
         .send()
         .await
@@ -25,30 +34,73 @@ async fn patch(host: &TestHost, tenant: &str, id: &str, body: Value) -> (StatusC
 async fn missing_and_unknown_settings_are_refused_by_name() {
     let host = TestHost::start().await;
     host.upload(spoke("fixtures/hello-1")).await;
-    let (status, body) = host.install("acme", json!({"plugin": "hello", "settings": {}})).await;
-    assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("missing_settings")));
-    assert_eq!(body["details"]["missing"], json!(["required_thing"]), "{body}");
+    let (status, body) = host
+        .install("acme", json!({"plugin": "hello", "settings": {}}))
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("missing_settings"))
+    );
+    assert_eq!(
+        body["details"]["missing"],
+        json!(["required_thing"]),
+        "{body}"
+    );
     assert!(body["message"].as_str().unwrap().contains("required_thing"));
 
     let (status, body) = host
-        .install("acme", json!({"plugin": "hello", "settings": {"required_thing": "x", "colour": "red"}}))
+        .install(
+            "acme",
+            json!({"plugin": "hello", "settings": {"required_thing": "x", "colour": "red"}}),
+        )
         .await;
-    assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_settings")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_settings"))
+    );
     assert_eq!(body["details"]["unknown"], json!(["colour"]));
 
     let (status, body) = host.install("acme", json!({"plugin": "nope"})).await;
-    assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("plugin_not_found")));
-
-    let (status, body) = host.install("acme", json!({"plugin": "hello", "settings": {"required_thing": 5}})).await;
-    assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_body")), "{body}");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("plugin_not_found"))
+    );
 
     let (status, body) = host
-        .install("acme", json!({"plugin": "hello", "settings": {"required_thing": "x"}, "deadline_ms": 999999}))
+        .install(
+            "acme",
+            json!({"plugin": "hello", "settings": {"required_thing": 5}}),
+        )
         .await;
-    assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_limit")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_body")),
+        "{body}"
+    );
 
-    let (_, list) = json_of(host.operator(Method::GET, "/v1/tenants/acme/installations").send().await.unwrap()).await;
-    assert_eq!(list["installations"], json!([]), "refused installations leave nothing");
+    let (status, body) = host
+        .install(
+            "acme",
+            json!({"plugin": "hello", "settings": {"required_thing": "x"}, "deadline_ms": 999999}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_limit"))
+    );
+
+    let (_, list) = json_of(
+        host.operator(Method::GET, "/v1/tenants/acme/installations")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        list["installations"],
+        json!([]),
+        "refused installations leave nothing"
+    );
 }
 
 #[tokio::test]
@@ -62,7 +114,10 @@ async fn secrets_reach_the_spoke_but_no_api_and_are_sealed_at_rest() {
         )
         .await;
     let (_, view) = json_of(
-        host.operator(Method::GET, &format!("/v1/tenants/acme/installations/{id}")).send().await.unwrap(),
+        host.operator(Method::GET, &format!("/v1/tenants/acme/installations/{id}"))
+            .send()
+            .await
+            .unwrap(),
     )
     .await;
     assert_eq!(view["settings"], json!({"required_thing": "visible"}));
@@ -72,7 +127,10 @@ async fn secrets_reach_the_spoke_but_no_api_and_are_sealed_at_rest() {
     let (status, seen) = hook(&host, &id, "/settings").await;
     assert_eq!(status, 200);
     let seen: Value = serde_json::from_str(&seen).unwrap();
-    assert_eq!(seen["password"], "hunter2-secret", "the spoke reads its secret in clear");
+    assert_eq!(
+        seen["password"], "hunter2-secret",
+        "the spoke reads its secret in clear"
+    );
 
     let db = std::fs::read(host.dir.path().join("nave.db")).unwrap();
     let wal = std::fs::read(host.dir.path().join("nave.db-wal")).unwrap_or_default();
@@ -86,7 +144,11 @@ async fn upgrade_and_rollback_take_effect_for_the_next_call_without_a_restart() 
     let host = TestHost::start().await;
     host.upload(spoke("fixtures/hello-2")).await;
     let id = host
-        .upload_and_install(spoke("fixtures/hello-1"), "acme", json!({"version": "1.0.0", "settings": {"required_thing": "x"}}))
+        .upload_and_install(
+            spoke("fixtures/hello-1"),
+            "acme",
+            json!({"version": "1.0.0", "settings": {"required_thing": "x"}}),
+        )
         .await;
     assert_eq!(hook(&host, &id, "").await, (200, "hello from 1.0.0".into()));
 
@@ -98,75 +160,172 @@ async fn upgrade_and_rollback_take_effect_for_the_next_call_without_a_restart() 
     };
     tokio::time::sleep(Duration::from_millis(200)).await;
     let (status, view) = patch(&host, "acme", &id, json!({"version": "2.0.0"})).await;
-    assert_eq!((status, view["version"].as_str()), (StatusCode::OK, Some("2.0.0")), "{view}");
-    assert_eq!(hook(&host, &id, "").await, (200, "hello from 2.0.0".into()), "the next call runs 2.0.0");
-    assert_eq!(slow.await.unwrap(), "hello from 1.0.0", "the call already running finished on 1.0.0");
+    assert_eq!(
+        (status, view["version"].as_str()),
+        (StatusCode::OK, Some("2.0.0")),
+        "{view}"
+    );
+    assert_eq!(
+        hook(&host, &id, "").await,
+        (200, "hello from 2.0.0".into()),
+        "the next call runs 2.0.0"
+    );
+    assert_eq!(
+        slow.await.unwrap(),
+        "hello from 1.0.0",
+        "the call already running finished on 1.0.0"
+    );
 
     let (status, _) = patch(&host, "acme", &id, json!({"version": "1.0.0"})).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(hook(&host, &id, "").await, (200, "hello from 1.0.0".into()), "rolled back");
+    assert_eq!(
+        hook(&host, &id, "").await,
+        (200, "hello from 1.0.0".into()),
+        "rolled back"
+    );
 
     let (status, body) = patch(&host, "acme", &id, json!({"version": "9.9.9"})).await;
-    assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("plugin_not_found")));
-    assert_eq!(hook(&host, &id, "").await.1, "hello from 1.0.0", "a refused change changes nothing");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("plugin_not_found"))
+    );
+    assert_eq!(
+        hook(&host, &id, "").await.1,
+        "hello from 1.0.0",
+        "a refused change changes nothing"
+    );
 }
 
 #[tokio::test]
 async fn tenants_see_only_their_installations_and_kv_is_per_installation() {
     let host = TestHost::start().await;
-    let a = host.upload_and_install(spoke("fixtures/hostile"), "acme", json!({})).await;
+    let a = host
+        .upload_and_install(spoke("fixtures/hostile"), "acme", json!({}))
+        .await;
     let (status, b) = host.install("globex", json!({"plugin": "hostile"})).await;
     assert_eq!(status, StatusCode::CREATED);
     let b = b["id"].as_str().unwrap().to_owned();
 
-    let foreign = host.operator(Method::GET, &format!("/v1/tenants/globex/installations/{a}")).send().await.unwrap();
+    let foreign = host
+        .operator(
+            Method::GET,
+            &format!("/v1/tenants/globex/installations/{a}"),
+        )
+        .send()
+        .await
+        .unwrap();
     assert_eq!(foreign.status().as_u16(), 404);
-    let (_, list) = json_of(host.operator(Method::GET, "/v1/tenants/globex/installations").send().await.unwrap()).await;
-    let ids: Vec<&str> = list["installations"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap()).collect();
+    let (_, list) = json_of(
+        host.operator(Method::GET, "/v1/tenants/globex/installations")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let ids: Vec<&str> = list["installations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, [b.as_str()]);
 
     assert_eq!(hook(&host, &a, "/kv-set?key=color&value=blue").await.0, 200);
-    assert_eq!(hook(&host, &a, "/kv-get?key=color").await, (200, "blue".into()));
-    assert_eq!(hook(&host, &b, "/kv-get?key=color").await, (404, "missing".into()), "another installation's kv is invisible");
+    assert_eq!(
+        hook(&host, &a, "/kv-get?key=color").await,
+        (200, "blue".into())
+    );
+    assert_eq!(
+        hook(&host, &b, "/kv-get?key=color").await,
+        (404, "missing".into()),
+        "another installation's kv is invisible"
+    );
 }
 
 #[tokio::test]
 async fn a_kv_store_over_its_quota_refuses_writes() {
     let host = TestHost::start_with(|c| c.limits.kv_quota_bytes = 64).await;
-    let id = host.upload_and_install(spoke("fixtures/hostile"), "acme", json!({})).await;
+    let id = host
+        .upload_and_install(spoke("fixtures/hostile"), "acme", json!({}))
+        .await;
     assert_eq!(hook(&host, &id, "/kv-set?key=a&value=small").await.0, 200);
     let long = "x".repeat(100);
     let (status, body) = hook(&host, &id, &format!("/kv-set?key=b&value={long}")).await;
     assert_ne!(status, 200, "{body}");
     assert!(body.contains("quota"), "{body}");
-    assert_eq!(hook(&host, &id, "/kv-get?key=a").await, (200, "small".into()), "earlier values are kept");
+    assert_eq!(
+        hook(&host, &id, "/kv-get?key=a").await,
+        (200, "small".into()),
+        "earlier values are kept"
+    );
 }
 
 #[tokio::test]
 async fn webhooks_to_unknown_installations_or_over_the_size_limit_are_refused() {
     let host = TestHost::start_with(|c| c.limits.max_webhook_body_bytes = 1024).await;
     let id = host
-        .upload_and_install(spoke("fixtures/hello-1"), "acme", json!({"settings": {"required_thing": "x"}}))
+        .upload_and_install(
+            spoke("fixtures/hello-1"),
+            "acme",
+            json!({"settings": {"required_thing": "x"}}),
+        )
         .await;
-    let unknown = host.http.post(host.at(&format!("/hooks/{}", uuid::Uuid::now_v7()))).body("{}").send().await.unwrap();
+    let unknown = host
+        .http
+        .post(host.at(&format!("/hooks/{}", uuid::Uuid::now_v7())))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
     let (status, body) = json_of(unknown).await;
-    assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("installation_not_found")));
-    let garbage = host.http.post(host.at("/hooks/not-a-uuid")).send().await.unwrap();
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("installation_not_found"))
+    );
+    let garbage = host
+        .http
+        .post(host.at("/hooks/not-a-uuid"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(garbage.status().as_u16(), 404);
 
-    let big = host.http.post(host.at(&format!("/hooks/{id}"))).body(vec![b'x'; 4096]).send().await.unwrap();
+    let big = host
+        .http
+        .post(host.at(&format!("/hooks/{id}")))
+        .body(vec![b'x'; 4096])
+        .send()
+        .await
+        .unwrap();
     let (status, body) = json_of(big).await;
-    assert_eq!((status, body["code"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("body_too_large")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, Some("body_too_large"))
+    );
 }
 
 #[tokio::test]
 async fn removing_an_installation_runs_uninstall_and_closes_its_webhook() {
     let host = TestHost::start().await;
     let id = host
-        .upload_and_install(spoke("fixtures/hello-1"), "acme", json!({"settings": {"required_thing": "x"}}))
+        .upload_and_install(
+            spoke("fixtures/hello-1"),
+            "acme",
+            json!({"settings": {"required_thing": "x"}}),
+        )
         .await;
-    let removed = host.operator(Method::DELETE, &format!("/v1/tenants/acme/installations/{id}")).send().await.unwrap();
+    let removed = host
+        .operator(
+            Method::DELETE,
+            &format!("/v1/tenants/acme/installations/{id}"),
+        )
+        .send()
+        .await
+        .unwrap();
     let (status, body) = json_of(removed).await;
-    assert_eq!((status, &body["removed"], &body["uninstall_error"]), (StatusCode::OK, &json!(true), &Value::Null));
+    assert_eq!(
+        (status, &body["removed"], &body["uninstall_error"]),
+        (StatusCode::OK, &json!(true), &Value::Null)
+    );
     assert_eq!(hook(&host, &id, "").await.0, 404);
 }

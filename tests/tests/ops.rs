@@ -8,9 +8,15 @@ use serde_json::json;
 async fn health_and_readiness_answer() {
     let host = TestHost::start().await;
     let (status, body) = json_of(host.http.get(host.at("/healthz")).send().await.unwrap()).await;
-    assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("ok")));
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (StatusCode::OK, Some("ok"))
+    );
     let (status, body) = json_of(host.http.get(host.at("/readyz")).send().await.unwrap()).await;
-    assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("ready")));
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (StatusCode::OK, Some("ready"))
+    );
 }
 
 #[tokio::test]
@@ -33,23 +39,53 @@ async fn a_correlation_id_is_echoed_or_made() {
 async fn unknown_routes_get_a_json_404() {
     let host = TestHost::start().await;
     let (status, body) = json_of(host.http.get(host.at("/nope")).send().await.unwrap()).await;
-    assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("route_not_found")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("route_not_found"))
+    );
 }
 
 #[tokio::test]
 async fn metrics_are_in_the_prometheus_format() {
     let host = TestHost::start().await;
-    let _ = host.http.post(host.at(&format!("/hooks/{}", uuid::Uuid::now_v7()))).send().await.unwrap();
+    let _ = host
+        .http
+        .post(host.at(&format!("/hooks/{}", uuid::Uuid::now_v7())))
+        .send()
+        .await
+        .unwrap();
     let id = host
-        .upload_and_install(spoke("fixtures/hello-1"), "acme", json!({"settings": {"required_thing": "x"}}))
+        .upload_and_install(
+            spoke("fixtures/hello-1"),
+            "acme",
+            json!({"settings": {"required_thing": "x"}}),
+        )
         .await;
-    let _ = host.http.post(host.at(&format!("/hooks/{id}"))).send().await.unwrap();
+    let _ = host
+        .http
+        .post(host.at(&format!("/hooks/{id}")))
+        .send()
+        .await
+        .unwrap();
     let metrics = host.metrics().await;
-    assert!(metrics.contains("# TYPE nave_webhook_requests counter"), "{metrics}");
-    assert_eq!(metric(&metrics, "nave_webhook_requests_total{status=\"404\"}"), 1.0, "{metrics}");
-    assert_eq!(metric(&metrics, "nave_webhook_requests_total{status=\"200\"}"), 1.0, "{metrics}");
-    let calls = "nave_spoke_calls_total{plugin=\"hello\",function=\"handle-webhook\",outcome=\"ok\"}";
+    assert!(
+        metrics.contains("# TYPE nave_webhook_requests counter"),
+        "{metrics}"
+    );
+    assert_eq!(
+        metric(&metrics, "nave_webhook_requests_total{status=\"404\"}"),
+        1.0,
+        "{metrics}"
+    );
+    assert_eq!(
+        metric(&metrics, "nave_webhook_requests_total{status=\"200\"}"),
+        1.0,
+        "{metrics}"
+    );
+    let calls =
+        "nave_spoke_calls_total{plugin=\"hello\",function=\"handle-webhook\",outcome=\"ok\"}";
     assert_eq!(metric(&metrics, calls), 1.0, "{metrics}");
-    let durations = "nave_spoke_call_duration_seconds_count{plugin=\"hello\",function=\"handle-webhook\"}";
+    let durations =
+        "nave_spoke_call_duration_seconds_count{plugin=\"hello\",function=\"handle-webhook\"}";
     assert_eq!(metric(&metrics, durations), 1.0, "{metrics}");
 }

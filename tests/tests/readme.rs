@@ -9,9 +9,18 @@ fn the_readme_shows_the_echo_example_verbatim() {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
     let readme = std::fs::read_to_string(format!("{root}/README.md")).unwrap();
     let example = std::fs::read_to_string(format!("{root}/sdk/examples/echo.rs")).unwrap();
-    let start = readme.find("<!-- echo example: begin -->\n```rust\n").expect("begin marker") + 37;
-    let end = readme.find("```\n<!-- echo example: end -->").expect("end marker");
-    assert_eq!(&readme[start..end], example, "README.md's example differs from sdk/examples/echo.rs");
+    let start = readme
+        .find("<!-- echo example: begin -->\n```rust\n")
+        .expect("begin marker")
+        + 37;
+    let end = readme
+        .find("```\n<!-- echo example: end -->")
+        .expect("end marker");
+    assert_eq!(
+        &readme[start..end],
+        example,
+        "README.md's example differs from sdk/examples/echo.rs"
+    );
 }
 
 #[tokio::test]
@@ -19,8 +28,17 @@ async fn the_echo_example_answers_webhooks_and_stores_their_messages() {
     let host = TestHost::start().await;
     let (status, plugin) = host.upload(spoke("plugins/echo")).await;
     assert_eq!(status, StatusCode::CREATED, "{plugin}");
-    assert_eq!((plugin["name"].as_str(), plugin["role"].as_str()), (Some("echo"), Some("channel")));
-    let id = host.upload_and_install(spoke("plugins/echo"), "acme", json!({"settings": {"greeting": "hi"}})).await;
+    assert_eq!(
+        (plugin["name"].as_str(), plugin["role"].as_str()),
+        (Some("echo"), Some("channel"))
+    );
+    let id = host
+        .upload_and_install(
+            spoke("plugins/echo"),
+            "acme",
+            json!({"settings": {"greeting": "hi"}}),
+        )
+        .await;
 
     let send = |text: &'static str| {
         host.http
@@ -36,11 +54,24 @@ async fn the_echo_example_answers_webhooks_and_stores_their_messages() {
     send("hello there").await.unwrap();
 
     let events = host.events("acme", &id).await;
-    assert_eq!(events.len(), 1, "the resent message is stored once: {events:?}");
+    assert_eq!(
+        events.len(),
+        1,
+        "the resent message is stored once: {events:?}"
+    );
     assert_eq!(events[0]["kind"], "message");
     assert_eq!(events[0]["payload"]["text"], "hello there");
     assert_eq!(events[0]["payload"]["sender"], "ada");
 
-    let (status, list) = json_of(host.operator(Method::GET, "/v1/plugins").send().await.unwrap()).await;
-    assert_eq!((status, list["plugins"][0]["name"].as_str()), (StatusCode::OK, Some("echo")));
+    let (status, list) = json_of(
+        host.operator(Method::GET, "/v1/plugins")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, list["plugins"][0]["name"].as_str()),
+        (StatusCode::OK, Some("echo"))
+    );
 }

@@ -27,7 +27,10 @@ const FIXTURES: &[(&str, &str, &str)] = &[
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (command, rest) = args.split_first().map(|(c, r)| (c.as_str(), r)).unwrap_or(("help", &[]));
+    let (command, rest) = args
+        .split_first()
+        .map(|(c, r)| (c.as_str(), r))
+        .unwrap_or(("help", &[]));
     match command {
         "build-plugins" => build_plugins().map(|_| ()),
         "test" => test(rest),
@@ -42,13 +45,20 @@ fn main() -> anyhow::Result<()> {
                  build-plugins    build the spokes and test fixtures for {WASM_TARGET}\n  \
                  bench            run the benchmarks and print their figures"
             );
-            if command == "help" { Ok(()) } else { bail!("unknown command `{command}`") }
+            if command == "help" {
+                Ok(())
+            } else {
+                bail!("unknown command `{command}`")
+            }
         }
     }
 }
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
 }
 
 fn target_dir() -> PathBuf {
@@ -71,7 +81,9 @@ fn cargo() -> Command {
 
 fn status(command: &mut Command) -> anyhow::Result<()> {
     let shown = format!("{command:?}");
-    let status = command.status().with_context(|| format!("running {shown}"))?;
+    let status = command
+        .status()
+        .with_context(|| format!("running {shown}"))?;
     if !status.success() {
         bail!("{shown} failed with {status}");
     }
@@ -79,9 +91,17 @@ fn status(command: &mut Command) -> anyhow::Result<()> {
 }
 
 fn ensure_wasm_target() -> anyhow::Result<()> {
-    let output = Command::new("rustup").args(["target", "list", "--installed"]).output();
+    let output = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output();
     match output {
-        Ok(output) if String::from_utf8_lossy(&output.stdout).lines().any(|l| l.trim() == WASM_TARGET) => Ok(()),
+        Ok(output)
+            if String::from_utf8_lossy(&output.stdout)
+                .lines()
+                .any(|l| l.trim() == WASM_TARGET) =>
+        {
+            Ok(())
+        }
         Ok(_) => status(Command::new("rustup").args(["target", "add", WASM_TARGET])),
         Err(_) => {
             eprintln!("xtask: rustup not found; assuming the {WASM_TARGET} target is installed");
@@ -91,7 +111,13 @@ fn ensure_wasm_target() -> anyhow::Result<()> {
 }
 
 /// Builds one package (or example) for wasm and copies its output to `dest`.
-fn build_wasm(package: &str, features: &str, example: Option<&str>, artifact: &str, dest: &Path) -> anyhow::Result<()> {
+fn build_wasm(
+    package: &str,
+    features: &str,
+    example: Option<&str>,
+    artifact: &str,
+    dest: &Path,
+) -> anyhow::Result<()> {
     let mut command = cargo();
     command.args(["build", "--release", "--target", WASM_TARGET, "-p", package]);
     if !features.is_empty() {
@@ -106,7 +132,8 @@ fn build_wasm(package: &str, features: &str, example: Option<&str>, artifact: &s
         built = built.join("examples");
     }
     let built = built.join(format!("{artifact}.wasm"));
-    std::fs::copy(&built, dest).with_context(|| format!("copying {} to {}", built.display(), dest.display()))?;
+    std::fs::copy(&built, dest)
+        .with_context(|| format!("copying {} to {}", built.display(), dest.display()))?;
     Ok(())
 }
 
@@ -119,12 +146,34 @@ fn build_plugins() -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(&plugins)?;
     std::fs::create_dir_all(&fixtures)?;
     for (package, name) in PLUGINS {
-        build_wasm(package, "", None, &package.replace('-', "_"), &plugins.join(format!("{name}.wasm")))?;
+        build_wasm(
+            package,
+            "",
+            None,
+            &package.replace('-', "_"),
+            &plugins.join(format!("{name}.wasm")),
+        )?;
     }
-    build_wasm("nave-sdk", "", Some("echo"), "echo", &plugins.join("echo.wasm"))?;
+    build_wasm(
+        "nave-sdk",
+        "",
+        Some("echo"),
+        "echo",
+        &plugins.join("echo.wasm"),
+    )?;
     for (package, features, name) in FIXTURES {
-        let artifact = if *name == "not-a-spoke" { package.to_string() } else { package.replace('-', "_") };
-        build_wasm(package, features, None, &artifact, &fixtures.join(format!("{name}.wasm")))?;
+        let artifact = if *name == "not-a-spoke" {
+            package.to_string()
+        } else {
+            package.replace('-', "_")
+        };
+        build_wasm(
+            package,
+            features,
+            None,
+            &artifact,
+            &fixtures.join(format!("{name}.wasm")),
+        )?;
     }
     println!("xtask: spokes in {}", root.display());
     Ok(root)
@@ -135,7 +184,11 @@ fn test(extra: &[String]) -> anyhow::Result<()> {
     let mut command = cargo();
     command
         .args(["test", "--workspace"])
-        .args(FIXTURES.iter().flat_map(|(package, _, _)| ["--exclude", package]))
+        .args(
+            FIXTURES
+                .iter()
+                .flat_map(|(package, _, _)| ["--exclude", package]),
+        )
         .env("NAVE_SPOKES_DIR", &spokes)
         .args(extra);
     status(&mut command)

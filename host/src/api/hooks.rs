@@ -69,26 +69,46 @@ async fn handle(
         .get("installation")
         .and_then(|id| Uuid::parse_str(id).ok())
         .and_then(|id| app.registry.installation(id))
-        .ok_or_else(|| Error::not_found("installation_not_found", "no installation has this webhook URL"))?;
+        .ok_or_else(|| {
+            Error::not_found(
+                "installation_not_found",
+                "no installation has this webhook URL",
+            )
+        })?;
     if installation.manifest.role != Role::Channel {
         return Err(Error::not_found(
             "not_a_channel",
-            format!("installation {} is a {} spoke; only channels take webhooks", installation.record.id, installation.manifest.role),
+            format!(
+                "installation {} is a {} spoke; only channels take webhooks",
+                installation.record.id, installation.manifest.role
+            ),
         ));
     }
 
     let request = HttpRequest {
         method: method.as_str().to_owned(),
-        path: format!("/{}", params.get("rest").map(String::as_str).unwrap_or_default()),
+        path: format!(
+            "/{}",
+            params.get("rest").map(String::as_str).unwrap_or_default()
+        ),
         query: uri.query().unwrap_or_default().to_owned(),
         headers: headers
             .iter()
-            .map(|(name, value)| (name.as_str().to_owned(), String::from_utf8_lossy(value.as_bytes()).into_owned()))
+            .map(|(name, value)| {
+                (
+                    name.as_str().to_owned(),
+                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                )
+            })
             .collect(),
         body: body.to_vec(),
     };
     let ctx = installation.call_context(correlation_id);
-    let outcome = match app.runtime.handle_webhook(&installation.spoke, &ctx, &request).await {
+    let outcome = match app
+        .runtime
+        .handle_webhook(&installation.spoke, &ctx, &request)
+        .await
+    {
         Ok(outcome) => outcome,
         Err(CallError::Spoke(err)) => return Ok(spoke_error_response(&err)),
         Err(CallError::Failed { kind, message }) => return Err(Error::Spoke { kind, message }),
@@ -97,7 +117,12 @@ async fn handle(
     let events: Vec<NewEvent> = outcome.events.iter().map(to_new_event).collect();
     let stored = app
         .store
-        .insert_events(installation.record.id, &installation.record.tenant, correlation_id, &events)
+        .insert_events(
+            installation.record.id,
+            &installation.record.tenant,
+            correlation_id,
+            &events,
+        )
         .await?;
     app.metrics.events_stored.inc_by(stored);
     if !events.is_empty() {
@@ -113,7 +138,8 @@ fn spoke_response(answer: crate::runtime::bindings::types::HttpResponse) -> Resp
     *response.status_mut() = status;
     let headers = response.headers_mut();
     for (name, value) in answer.headers {
-        let (Ok(name), Ok(value)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) else {
+        let (Ok(name), Ok(value)) = (HeaderName::try_from(name), HeaderValue::try_from(value))
+        else {
             continue;
         };
         if is_host_owned(&name) {
@@ -128,8 +154,15 @@ fn spoke_response(answer: crate::runtime::bindings::types::HttpResponse) -> Resp
 fn is_host_owned(name: &HeaderName) -> bool {
     matches!(
         name.as_str(),
-        "content-length" | "transfer-encoding" | "connection" | "keep-alive" | "upgrade" | "trailer" | "te"
-            | "proxy-connection" | "x-correlation-id"
+        "content-length"
+            | "transfer-encoding"
+            | "connection"
+            | "keep-alive"
+            | "upgrade"
+            | "trailer"
+            | "te"
+            | "proxy-connection"
+            | "x-correlation-id"
     )
 }
 
@@ -163,7 +196,10 @@ fn to_new_event(event: &InboundEvent) -> NewEvent {
     let payload = payload.expect("event types serialize");
     // A spoke that gives no id still gets de-duplication, on the event's content.
     let channel_id = if id.is_empty() {
-        format!("sha256:{}", hex::encode(Sha256::digest(payload.to_string())))
+        format!(
+            "sha256:{}",
+            hex::encode(Sha256::digest(payload.to_string()))
+        )
     } else {
         id.clone()
     };

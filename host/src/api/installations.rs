@@ -40,7 +40,10 @@ pub async fn list(State(app): State<Arc<App>>, Path(tenant): Path<String>) -> Re
 }
 
 /// Reads one installation.
-pub async fn get(State(app): State<Arc<App>>, Path((tenant, id)): Path<(String, Uuid)>) -> Result<Json<InstallationView>> {
+pub async fn get(
+    State(app): State<Arc<App>>,
+    Path((tenant, id)): Path<(String, Uuid)>,
+) -> Result<Json<InstallationView>> {
     check_tenant(&tenant)?;
     Ok(Json(app.registry.tenant_installation(&tenant, id)?.view()))
 }
@@ -63,7 +66,9 @@ pub async fn remove(
 ) -> Result<Json<Value>> {
     check_tenant(&tenant)?;
     let uninstall_error = app.registry.remove(&tenant, id, &correlation.0.0).await?;
-    Ok(Json(json!({ "id": id, "removed": true, "uninstall_error": uninstall_error })))
+    Ok(Json(
+        json!({ "id": id, "removed": true, "uninstall_error": uninstall_error }),
+    ))
 }
 
 /// Paging of the events list.
@@ -84,7 +89,8 @@ pub async fn events(
     query: Result<Query<EventsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>> {
     check_tenant(&tenant)?;
-    let Query(query) = query.map_err(|r| Error::client(StatusCode::BAD_REQUEST, "invalid_query", r.body_text()))?;
+    let Query(query) = query
+        .map_err(|r| Error::client(StatusCode::BAD_REQUEST, "invalid_query", r.body_text()))?;
     app.registry.tenant_installation(&tenant, id)?;
     let limit = query.limit.unwrap_or(100).clamp(1, 500);
     let events = app.store.events(id, query.after, limit).await?;

@@ -49,20 +49,38 @@ pub fn router(app: Arc<App>) -> Router {
                 .patch(installations::update)
                 .delete(installations::remove),
         )
-        .route("/tenants/{tenant}/installations/{id}/events", get(installations::events))
-        .layer(axum::extract::DefaultBodyLimit::max(limits.max_plugin_bytes + 1))
-        .route_layer(middleware::from_fn_with_state(app.clone(), require_operator));
+        .route(
+            "/tenants/{tenant}/installations/{id}/events",
+            get(installations::events),
+        )
+        .layer(axum::extract::DefaultBodyLimit::max(
+            limits.max_plugin_bytes + 1,
+        ))
+        .route_layer(middleware::from_fn_with_state(
+            app.clone(),
+            require_operator,
+        ));
     let hooks = Router::new()
         .route("/{installation}", get(hooks::webhook).post(hooks::webhook))
-        .route("/{installation}/{*rest}", get(hooks::webhook).post(hooks::webhook))
-        .layer(axum::extract::DefaultBodyLimit::max(limits.max_webhook_body_bytes));
+        .route(
+            "/{installation}/{*rest}",
+            get(hooks::webhook).post(hooks::webhook),
+        )
+        .layer(axum::extract::DefaultBodyLimit::max(
+            limits.max_webhook_body_bytes,
+        ));
     Router::new()
         .nest("/v1", v1)
         .nest("/hooks", hooks)
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
-        .fallback(|| async { Error::not_found("route_not_found", "no such route; see README.md for the API") })
+        .fallback(|| async {
+            Error::not_found(
+                "route_not_found",
+                "no such route; see README.md for the API",
+            )
+        })
         .layer(middleware::from_fn(correlate))
         .with_state(app)
 }
@@ -142,7 +160,9 @@ fn json_rejection(rejection: JsonRejection) -> Error {
             "send the body as JSON with `Content-Type: application/json`",
         ),
         JsonRejection::JsonDataError(err) => Error::unprocessable("invalid_body", err.body_text()),
-        JsonRejection::JsonSyntaxError(err) => Error::client(StatusCode::BAD_REQUEST, "invalid_json", err.body_text()),
+        JsonRejection::JsonSyntaxError(err) => {
+            Error::client(StatusCode::BAD_REQUEST, "invalid_json", err.body_text())
+        }
         other => Error::client(other.status(), "invalid_body", other.body_text()),
     }
 }

@@ -68,7 +68,11 @@ pub async fn upload(
         other => Error::client(other.status(), "invalid_body", other.body_text()),
     })?;
     let (plugin, created) = app.registry.upload(body.to_vec(), &correlation.0.0).await?;
-    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok((status, Json(plugin.into())))
 }
 
@@ -105,10 +109,18 @@ pub async fn list(State(app): State<Arc<App>>) -> Result<Json<serde_json::Value>
 }
 
 /// Lists the versions of one plugin with their manifests.
-pub async fn versions(State(app): State<Arc<App>>, Path(name): Path<String>) -> Result<Json<serde_json::Value>> {
+pub async fn versions(
+    State(app): State<Arc<App>>,
+    Path(name): Path<String>,
+) -> Result<Json<serde_json::Value>> {
     let versions = app.registry.versions(Some(&name)).await?;
     if versions.is_empty() {
-        return Err(Error::not_found("plugin_not_found", format!("no plugin named {name}")));
+        return Err(Error::not_found(
+            "plugin_not_found",
+            format!("no plugin named {name}"),
+        ));
     }
-    Ok(Json(serde_json::json!({ "name": name, "versions": versions })))
+    Ok(Json(
+        serde_json::json!({ "name": name, "versions": versions }),
+    ))
 }

@@ -39,7 +39,12 @@ impl CompiledCache {
     }
 
     /// The component for `wasm`, from the cache or compiled now.
-    pub(super) fn load(&self, engine: &Engine, digest: &str, wasm: &[u8]) -> Result<(Component, CacheOutcome), LoadError> {
+    pub(super) fn load(
+        &self,
+        engine: &Engine,
+        digest: &str,
+        wasm: &[u8],
+    ) -> Result<(Component, CacheOutcome), LoadError> {
         let hex = digest.trim_start_matches("sha256:");
         let path = self.dir.join(format!("{hex}-{}.cwasm", self.engine_key));
         if path.exists() {
@@ -57,12 +62,14 @@ impl CompiledCache {
             }
         }
         let started = std::time::Instant::now();
-        let component = Component::new(engine, wasm).map_err(|err| LoadError::Invalid(format!("{err:#}")))?;
+        let component =
+            Component::new(engine, wasm).map_err(|err| LoadError::Invalid(format!("{err:#}")))?;
         tracing::info!(%digest, elapsed_ms = started.elapsed().as_millis() as u64, "spoke compiled (cache miss)");
         match component.serialize() {
             Ok(bytes) => {
                 let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-                let written = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, &path));
+                let written =
+                    std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, &path));
                 if let Err(err) = written {
                     tracing::warn!(%digest, error = %err, "could not store compiled spoke in the cache");
                     let _ = std::fs::remove_file(&tmp);

@@ -73,8 +73,8 @@ impl HostPattern {
         if authority.is_empty() || authority.contains(['/', '@', ' ', '?', '#']) {
             return Err(format!("`{text}` is not a host, host:port or URL"));
         }
-        let (host, port) = split_host_port(authority)
-            .ok_or_else(|| format!("`{text}` has an invalid port"))?;
+        let (host, port) =
+            split_host_port(authority).ok_or_else(|| format!("`{text}` has an invalid port"))?;
         let (wildcard, host) = match host.strip_prefix("*.") {
             Some(rest) => (true, rest),
             None => (false, host),
@@ -155,10 +155,12 @@ impl EgressPolicy {
         let roots = rustls::RootCertStore {
             roots: webpki_roots::TLS_SERVER_ROOTS.into(),
         };
-        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
         Ok(EgressPolicy {
             allow_private,
             timeout,
@@ -181,7 +183,10 @@ impl EgressPolicy {
     }
 
     fn deny(&self, reason: &'static str) {
-        self.metrics.egress_denied.get_or_create(&KindLabels { kind: reason }).inc();
+        self.metrics
+            .egress_denied
+            .get_or_create(&KindLabels { kind: reason })
+            .inc();
     }
 
     async fn send(
@@ -192,18 +197,30 @@ impl EgressPolicy {
         let uri = request.uri().clone();
         let tls = uri.scheme() == Some(&Scheme::HTTPS);
         let host = uri.host().ok_or(HttpError::HttpRequestUriInvalid)?;
-        let host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
         let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
-        let connect_timeout = options.and_then(|o| o.connect_timeout).unwrap_or(self.timeout).min(self.timeout);
-        let first_byte_timeout = options.and_then(|o| o.first_byte_timeout).unwrap_or(self.timeout).min(self.timeout);
+        let connect_timeout = options
+            .and_then(|o| o.connect_timeout)
+            .unwrap_or(self.timeout)
+            .min(self.timeout);
+        let first_byte_timeout = options
+            .and_then(|o| o.first_byte_timeout)
+            .unwrap_or(self.timeout)
+            .min(self.timeout);
 
-        let resolved = tokio::time::timeout(connect_timeout, tokio::net::lookup_host((host.as_str(), port)))
-            .await
-            .map_err(|_| HttpError::DnsTimeout)?
-            .map_err(|err| HttpError::DnsError {
-                rcode: Some(err.to_string()),
-                info_code: None,
-            })?;
+        let resolved = tokio::time::timeout(
+            connect_timeout,
+            tokio::net::lookup_host((host.as_str(), port)),
+        )
+        .await
+        .map_err(|_| HttpError::DnsTimeout)?
+        .map_err(|err| HttpError::DnsError {
+            rcode: Some(err.to_string()),
+            info_code: None,
+        })?;
         let vetted: Vec<SocketAddr> = resolved.filter(|addr| self.ip_allowed(addr.ip())).collect();
         let Some(addr) = vetted.first().copied() else {
             self.deny("address");
@@ -228,9 +245,10 @@ impl EgressPolicy {
         } else {
             Box::new(stream)
         };
-        let (mut sender, connection) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(io))
-            .await
-            .map_err(|_| HttpError::ConnectionTerminated)?;
+        let (mut sender, connection) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(io))
+                .await
+                .map_err(|_| HttpError::ConnectionTerminated)?;
         // The connection task ends once the response body and the sender are dropped.
         tokio::spawn(async move {
             let _ = connection.await;
@@ -271,13 +289,18 @@ impl Body for CappedBody {
     type Data = Bytes;
     type Error = HttpError;
 
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, HttpError>>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, HttpError>>> {
         match Pin::new(&mut self.inner).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
                     let len = data.len() as u64;
                     if len > self.remaining {
-                        return Poll::Ready(Some(Err(HttpError::HttpResponseBodySize(Some(self.limit)))));
+                        return Poll::Ready(Some(Err(HttpError::HttpResponseBodySize(Some(
+                            self.limit,
+                        )))));
                     }
                     self.remaining -= len;
                 }
@@ -313,12 +336,22 @@ impl EgressHooks {
         };
         let host = host.trim_start_matches('[').trim_end_matches(']');
         let port = uri.port_u16().unwrap_or(default_port);
-        let declared = self.declared.iter().any(|p| p.matches(host, port, default_port));
-        let granted = self.granted.iter().any(|p| p.matches(host, port, default_port));
+        let declared = self
+            .declared
+            .iter()
+            .any(|p| p.matches(host, port, default_port));
+        let granted = self
+            .granted
+            .iter()
+            .any(|p| p.matches(host, port, default_port));
         if declared && granted {
             return Ok(());
         }
-        let reason = if declared { "not_granted" } else { "not_declared" };
+        let reason = if declared {
+            "not_granted"
+        } else {
+            "not_declared"
+        };
         self.policy.deny(reason);
         tracing::warn!(%host, port, reason, "spoke egress refused");
         Err(HttpError::HttpRequestDenied)
@@ -333,7 +366,13 @@ impl WasiHttpHooks for EgressHooks {
         _fut: Box<dyn Future<Output = Result<(), HttpError>> + Send>,
     ) -> Box<
         dyn Future<
-                Output = Result<(http::Response<WasiBody>, Box<dyn Future<Output = Result<(), HttpError>> + Send>), HttpError>,
+                Output = Result<
+                    (
+                        http::Response<WasiBody>,
+                        Box<dyn Future<Output = Result<(), HttpError>> + Send>,
+                    ),
+                    HttpError,
+                >,
             > + Send,
     > {
         let checked = self.check(request.uri());
@@ -341,7 +380,10 @@ impl WasiHttpHooks for EgressHooks {
         Box::new(async move {
             checked?;
             let response = policy.send(request, options).await?;
-            Ok((response, Box::new(async { Ok(()) }) as Box<dyn Future<Output = _> + Send>))
+            Ok((
+                response,
+                Box::new(async { Ok(()) }) as Box<dyn Future<Output = _> + Send>,
+            ))
         })
     }
 }
@@ -363,8 +405,20 @@ mod tests {
     #[test]
     fn special_addresses_are_refused_unless_allowed() {
         let strict = policy(&[]);
-        for ip in ["127.0.0.1", "10.1.2.3", "169.254.169.254", "192.168.1.1", "::1", "fe80::1", "::ffff:127.0.0.1", "fd00:ec2::254"] {
-            assert!(!strict.ip_allowed(ip.parse().unwrap()), "{ip} must be refused");
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "169.254.169.254",
+            "192.168.1.1",
+            "::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "fd00:ec2::254",
+        ] {
+            assert!(
+                !strict.ip_allowed(ip.parse().unwrap()),
+                "{ip} must be refused"
+            );
         }
         assert!(strict.ip_allowed("93.184.216.34".parse().unwrap()));
         assert!(strict.ip_allowed("2606:2800:220:1::1".parse().unwrap()));

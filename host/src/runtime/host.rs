@@ -46,11 +46,23 @@ impl kv::Host for SpokeState {
             Ok(id) => id,
             Err(err) => return Ok(Err(err)),
         };
-        Ok(self.services.store.kv_get(installation, &key).await.map_err(db_failure))
+        Ok(self
+            .services
+            .store
+            .kv_get(installation, &key)
+            .await
+            .map_err(db_failure))
     }
 
-    async fn set(&mut self, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), SpokeError>> {
-        let installation = match self.installation().and_then(|id| check_key(&key).map(|()| id)) {
+    async fn set(
+        &mut self,
+        key: String,
+        value: Vec<u8>,
+    ) -> wasmtime::Result<Result<(), SpokeError>> {
+        let installation = match self
+            .installation()
+            .and_then(|id| check_key(&key).map(|()| id))
+        {
             Ok(id) => id,
             Err(err) => return Ok(Err(err)),
         };
@@ -79,10 +91,19 @@ impl kv::Host for SpokeState {
             Ok(id) => id,
             Err(err) => return Ok(Err(err)),
         };
-        Ok(self.services.store.kv_delete(installation, &key).await.map_err(db_failure))
+        Ok(self
+            .services
+            .store
+            .kv_delete(installation, &key)
+            .await
+            .map_err(db_failure))
     }
 
-    async fn list_keys(&mut self, prefix: String, limit: u32) -> wasmtime::Result<Result<Vec<String>, SpokeError>> {
+    async fn list_keys(
+        &mut self,
+        prefix: String,
+        limit: u32,
+    ) -> wasmtime::Result<Result<Vec<String>, SpokeError>> {
         let installation = match self.installation() {
             Ok(id) => id,
             Err(err) => return Ok(Err(err)),
@@ -113,7 +134,12 @@ impl config::Host for SpokeState {
 }
 
 impl log::Host for SpokeState {
-    fn log(&mut self, level: log::Level, message: String, fields: Vec<(String, String)>) -> wasmtime::Result<()> {
+    fn log(
+        &mut self,
+        level: log::Level,
+        message: String,
+        fields: Vec<(String, String)>,
+    ) -> wasmtime::Result<()> {
         if self.log_lines >= self.services.limits.max_log_lines_per_call {
             self.log_dropped += 1;
             self.services.metrics.spoke_log_dropped.inc();

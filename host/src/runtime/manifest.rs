@@ -109,7 +109,10 @@ impl Manifest {
             ));
         }
         if !is_semver(&self.version) {
-            return Err(format!("version `{}` must be semver, e.g. 1.2.0", self.version));
+            return Err(format!(
+                "version `{}` must be semver, e.g. 1.2.0",
+                self.version
+            ));
         }
         let mut seen = std::collections::HashSet::new();
         for setting in &self.settings {
@@ -119,7 +122,10 @@ impl Manifest {
                     .chars()
                     .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
             if !ok {
-                return Err(format!("setting name `{}` must be a-z, 0-9 and `_`", setting.name));
+                return Err(format!(
+                    "setting name `{}` must be a-z, 0-9 and `_`",
+                    setting.name
+                ));
             }
             if !seen.insert(&setting.name) {
                 return Err(format!("setting `{}` is declared twice", setting.name));
@@ -139,9 +145,11 @@ fn is_semver(version: &str) -> bool {
     let core = version.split(['-', '+']).next().unwrap_or_default();
     let parts: Vec<&str> = core.split('.').collect();
     parts.len() == 3
-        && parts
-            .iter()
-            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()) && (p.len() == 1 || !p.starts_with('0')))
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.chars().all(|c| c.is_ascii_digit())
+                && (p.len() == 1 || !p.starts_with('0'))
+        })
 }
 
 #[cfg(test)]

@@ -11,8 +11,8 @@ mod host;
 mod manifest;
 mod state;
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -21,9 +21,7 @@ use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Stor
 
 use crate::config::{Config, Limits};
 use crate::metrics::{CallLabels, FunctionLabels, KindLabels, Metrics};
-use bindings::types::{
-    DeliveryReceipt, HttpRequest, Message, OutboundMessage, SpokeError,
-};
+use bindings::types::{DeliveryReceipt, HttpRequest, Message, OutboundMessage, SpokeError};
 pub use cache::CacheOutcome;
 pub use egress::{EgressPolicy, HostPattern};
 pub use manifest::{Manifest, Role, SettingSpec};
@@ -170,7 +168,9 @@ pub enum LoadError {
     #[error("the component does not compile: {0}")]
     Invalid(String),
     /// It exports none of the nave worlds.
-    #[error("the component exports none of nave:spoke/channel, nave:spoke/bot or nave:spoke/processor (version 0.1.x)")]
+    #[error(
+        "the component exports none of nave:spoke/channel, nave:spoke/bot or nave:spoke/processor (version 0.1.x)"
+    )]
     UnknownWorld,
     /// It imports something the host does not provide.
     #[error("the component imports what the host does not provide: {0}")]
@@ -199,7 +199,11 @@ impl Drop for Runtime {
 
 impl Runtime {
     /// Builds the engine, the linker and the epoch ticker from the operator's config.
-    pub fn new(config: &Config, store: crate::store::Store, metrics: Arc<Metrics>) -> anyhow::Result<Runtime> {
+    pub fn new(
+        config: &Config,
+        store: crate::store::Store,
+        metrics: Arc<Metrics>,
+    ) -> anyhow::Result<Runtime> {
         let slots = config.max_concurrent_calls;
         let mut pool = PoolingAllocationConfig::default();
         pool.total_component_instances(slots)
@@ -212,7 +216,8 @@ impl Runtime {
         wasm.wasm_component_model(true)
             .epoch_interruption(true)
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-        let engine = Engine::new(&wasm).map_err(|err| anyhow::anyhow!("creating the wasm engine: {err:#}"))?;
+        let engine = Engine::new(&wasm)
+            .map_err(|err| anyhow::anyhow!("creating the wasm engine: {err:#}"))?;
 
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
@@ -261,13 +266,21 @@ impl Runtime {
     /// Compiles (or loads from the cache) a component and prepares it for instantiation.
     ///
     /// CPU-heavy on a cache miss: call it from a blocking task.
-    pub fn load(&self, digest: &str, wasm: &[u8]) -> Result<(LoadedSpoke, CacheOutcome), LoadError> {
+    pub fn load(
+        &self,
+        digest: &str,
+        wasm: &[u8],
+    ) -> Result<(LoadedSpoke, CacheOutcome), LoadError> {
         let (component, outcome) = self.cache.load(&self.engine, digest, wasm)?;
         let result = match outcome {
             CacheOutcome::Hit => "hit",
             CacheOutcome::Miss => "miss",
         };
-        self.services.metrics.compile_cache.get_or_create(&KindLabels { kind: result }).inc();
+        self.services
+            .metrics
+            .compile_cache
+            .get_or_create(&KindLabels { kind: result })
+            .inc();
         let role = role_of(&self.engine, &component).ok_or(LoadError::UnknownWorld)?;
         let pre = self
             .linker
@@ -276,7 +289,9 @@ impl Runtime {
         let pre = match role {
             Role::Channel => bindings::channel::ChannelSpokePre::new(pre).map(SpokePre::Channel),
             Role::Bot => bindings::bot::BotSpokePre::new(pre).map(SpokePre::Bot),
-            Role::Processor => bindings::processor::ProcessorSpokePre::new(pre).map(SpokePre::Processor),
+            Role::Processor => {
+                bindings::processor::ProcessorSpokePre::new(pre).map(SpokePre::Processor)
+            }
         }
         .map_err(|err| LoadError::Invalid(format!("{err:#}")))?;
         Ok((
@@ -290,17 +305,22 @@ impl Runtime {
     }
 
     /// Calls `describe()`.
-    pub async fn describe(&self, spoke: &LoadedSpoke, ctx: &CallContext) -> Result<Manifest, CallError> {
+    pub async fn describe(
+        &self,
+        spoke: &LoadedSpoke,
+        ctx: &CallContext,
+    ) -> Result<Manifest, CallError> {
         let mut call = self.begin(spoke, ctx, "describe").await?;
-        let result = call.within_deadline(async |store, instance| {
-            let manifest = match instance {
-                SpokeInstance::Channel(b) => b.nave_spoke_spoke().call_describe(store).await,
-                SpokeInstance::Bot(b) => b.nave_spoke_spoke().call_describe(store).await,
-                SpokeInstance::Processor(b) => b.nave_spoke_spoke().call_describe(store).await,
-            };
-            manifest.map(Ok)
-        })
-        .await;
+        let result = call
+            .within_deadline(async |store, instance| {
+                let manifest = match instance {
+                    SpokeInstance::Channel(b) => b.nave_spoke_spoke().call_describe(store).await,
+                    SpokeInstance::Bot(b) => b.nave_spoke_spoke().call_describe(store).await,
+                    SpokeInstance::Processor(b) => b.nave_spoke_spoke().call_describe(store).await,
+                };
+                manifest.map(Ok)
+            })
+            .await;
         let manifest = self.finish(call, result)?;
         Ok(Manifest::from(manifest))
     }
@@ -308,24 +328,26 @@ impl Runtime {
     /// Calls `install()` with the installation's settings.
     pub async fn install(&self, spoke: &LoadedSpoke, ctx: &CallContext) -> Result<(), CallError> {
         let mut call = self.begin(spoke, ctx, "install").await?;
-        let result = call.within_deadline(async |store, instance| match instance {
-            SpokeInstance::Channel(b) => b.nave_spoke_spoke().call_install(store).await,
-            SpokeInstance::Bot(b) => b.nave_spoke_spoke().call_install(store).await,
-            SpokeInstance::Processor(b) => b.nave_spoke_spoke().call_install(store).await,
-        })
-        .await;
+        let result = call
+            .within_deadline(async |store, instance| match instance {
+                SpokeInstance::Channel(b) => b.nave_spoke_spoke().call_install(store).await,
+                SpokeInstance::Bot(b) => b.nave_spoke_spoke().call_install(store).await,
+                SpokeInstance::Processor(b) => b.nave_spoke_spoke().call_install(store).await,
+            })
+            .await;
         self.finish(call, result)
     }
 
     /// Calls `uninstall()`.
     pub async fn uninstall(&self, spoke: &LoadedSpoke, ctx: &CallContext) -> Result<(), CallError> {
         let mut call = self.begin(spoke, ctx, "uninstall").await?;
-        let result = call.within_deadline(async |store, instance| match instance {
-            SpokeInstance::Channel(b) => b.nave_spoke_spoke().call_uninstall(store).await,
-            SpokeInstance::Bot(b) => b.nave_spoke_spoke().call_uninstall(store).await,
-            SpokeInstance::Processor(b) => b.nave_spoke_spoke().call_uninstall(store).await,
-        })
-        .await;
+        let result = call
+            .within_deadline(async |store, instance| match instance {
+                SpokeInstance::Channel(b) => b.nave_spoke_spoke().call_uninstall(store).await,
+                SpokeInstance::Bot(b) => b.nave_spoke_spoke().call_uninstall(store).await,
+                SpokeInstance::Processor(b) => b.nave_spoke_spoke().call_uninstall(store).await,
+            })
+            .await;
         self.finish(call, result)
     }
 
@@ -337,17 +359,25 @@ impl Runtime {
         request: &HttpRequest,
     ) -> Result<WebhookOutcome, CallError> {
         let mut call = self.begin(spoke, ctx, "handle-webhook").await?;
-        let result = call.within_deadline(async |store, instance| match instance {
-            SpokeInstance::Channel(b) => b.nave_spoke_channel().call_handle_webhook(store, request).await,
-            _ => Err(wrong_role(Role::Channel)),
-        })
-        .await;
+        let result = call
+            .within_deadline(async |store, instance| match instance {
+                SpokeInstance::Channel(b) => {
+                    b.nave_spoke_channel()
+                        .call_handle_webhook(store, request)
+                        .await
+                }
+                _ => Err(wrong_role(Role::Channel)),
+            })
+            .await;
         let outcome = self.finish(call, result)?;
         let max = self.services.limits.max_spoke_response_bytes;
         if outcome.response.body.len() > max {
             let err = CallError::failed(
                 FailureKind::TooLarge,
-                format!("response body of {} bytes is over the {max}-byte cap", outcome.response.body.len()),
+                format!(
+                    "response body of {} bytes is over the {max}-byte cap",
+                    outcome.response.body.len()
+                ),
             );
             self.record_failure(&ctx.plugin, "handle-webhook", &err);
             return Err(err);
@@ -363,11 +393,14 @@ impl Runtime {
         message: &OutboundMessage,
     ) -> Result<DeliveryReceipt, CallError> {
         let mut call = self.begin(spoke, ctx, "deliver").await?;
-        let result = call.within_deadline(async |store, instance| match instance {
-            SpokeInstance::Channel(b) => b.nave_spoke_channel().call_deliver(store, message).await,
-            _ => Err(wrong_role(Role::Channel)),
-        })
-        .await;
+        let result = call
+            .within_deadline(async |store, instance| match instance {
+                SpokeInstance::Channel(b) => {
+                    b.nave_spoke_channel().call_deliver(store, message).await
+                }
+                _ => Err(wrong_role(Role::Channel)),
+            })
+            .await;
         self.finish(call, result)
     }
 
@@ -379,42 +412,74 @@ impl Runtime {
         message: &Message,
     ) -> Result<Vec<OutboundMessage>, CallError> {
         let mut call = self.begin(spoke, ctx, "converse").await?;
-        let result = call.within_deadline(async |store, instance| match instance {
-            SpokeInstance::Bot(b) => b.nave_spoke_bot().call_converse(store, message).await,
-            _ => Err(wrong_role(Role::Bot)),
-        })
-        .await;
+        let result = call
+            .within_deadline(async |store, instance| match instance {
+                SpokeInstance::Bot(b) => b.nave_spoke_bot().call_converse(store, message).await,
+                _ => Err(wrong_role(Role::Bot)),
+            })
+            .await;
         self.finish(call, result)
     }
 
     /// Calls a processor's `process`.
-    pub async fn process(&self, spoke: &LoadedSpoke, ctx: &CallContext, message: &Message) -> Result<Enrichment, CallError> {
+    pub async fn process(
+        &self,
+        spoke: &LoadedSpoke,
+        ctx: &CallContext,
+        message: &Message,
+    ) -> Result<Enrichment, CallError> {
         let mut call = self.begin(spoke, ctx, "process").await?;
-        let result = call.within_deadline(async |store, instance| match instance {
-            SpokeInstance::Processor(b) => b.nave_spoke_processor().call_process(store, message).await,
-            _ => Err(wrong_role(Role::Processor)),
-        })
-        .await;
+        let result = call
+            .within_deadline(async |store, instance| match instance {
+                SpokeInstance::Processor(b) => {
+                    b.nave_spoke_processor().call_process(store, message).await
+                }
+                _ => Err(wrong_role(Role::Processor)),
+            })
+            .await;
         self.finish(call, result)
     }
 
     /// Takes an instance slot and instantiates the spoke in a fresh store.
-    async fn begin(&self, spoke: &LoadedSpoke, ctx: &CallContext, function: &'static str) -> Result<Call, CallError> {
+    async fn begin(
+        &self,
+        spoke: &LoadedSpoke,
+        ctx: &CallContext,
+        function: &'static str,
+    ) -> Result<Call, CallError> {
         let started = Instant::now();
         let permit = tokio::time::timeout(ctx.deadline, self.permits.clone().acquire_owned())
             .await
-            .map_err(|_| CallError::failed(FailureKind::Busy, "no instance slot became free before the deadline"))?
+            .map_err(|_| {
+                CallError::failed(
+                    FailureKind::Busy,
+                    "no instance slot became free before the deadline",
+                )
+            })?
             .expect("the semaphore is never closed");
         let state = SpokeState::new(Arc::new(ctx.clone()), self.services.clone());
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limiter);
-        let ticks = ctx.deadline.as_micros().div_ceil(EPOCH_TICK.as_micros()).max(1) as u64;
+        let ticks = ctx
+            .deadline
+            .as_micros()
+            .div_ceil(EPOCH_TICK.as_micros())
+            .max(1) as u64;
         store.set_epoch_deadline(ticks);
         store.epoch_deadline_trap();
         let instance = match &spoke.pre {
-            SpokePre::Channel(pre) => pre.instantiate_async(&mut store).await.map(SpokeInstance::Channel),
-            SpokePre::Bot(pre) => pre.instantiate_async(&mut store).await.map(SpokeInstance::Bot),
-            SpokePre::Processor(pre) => pre.instantiate_async(&mut store).await.map(SpokeInstance::Processor),
+            SpokePre::Channel(pre) => pre
+                .instantiate_async(&mut store)
+                .await
+                .map(SpokeInstance::Channel),
+            SpokePre::Bot(pre) => pre
+                .instantiate_async(&mut store)
+                .await
+                .map(SpokeInstance::Bot),
+            SpokePre::Processor(pre) => pre
+                .instantiate_async(&mut store)
+                .await
+                .map(SpokeInstance::Processor),
         };
         let instance = match instance {
             Ok(instance) => instance,
@@ -531,10 +596,14 @@ impl Call {
     /// (the epoch deadline ends it while it computes).
     async fn within_deadline<T>(
         &mut self,
-        f: impl AsyncFnOnce(&mut Store<SpokeState>, &SpokeInstance) -> wasmtime::Result<Result<T, SpokeError>>,
+        f: impl AsyncFnOnce(
+            &mut Store<SpokeState>,
+            &SpokeInstance,
+        ) -> wasmtime::Result<Result<T, SpokeError>>,
     ) -> CallResult<T> {
         let grace = EPOCH_TICK * 4;
-        match tokio::time::timeout(self.deadline + grace, f(&mut self.store, &self.instance)).await {
+        match tokio::time::timeout(self.deadline + grace, f(&mut self.store, &self.instance)).await
+        {
             Ok(result) => CallResult::Returned(result),
             Err(_) => CallResult::TimedOut,
         }
@@ -546,7 +615,10 @@ fn classify(err: wasmtime::Error, state: &SpokeState) -> CallError {
     if state.limiter.hit {
         return CallError::failed(
             FailureKind::Memory,
-            format!("hit its {} MiB memory cap: {err:#}", state.ctx.memory_bytes >> 20),
+            format!(
+                "hit its {} MiB memory cap: {err:#}",
+                state.ctx.memory_bytes >> 20
+            ),
         );
     }
     if let Some(role) = err.downcast_ref::<WrongRole>() {

@@ -41,7 +41,12 @@ pub struct CallContext {
 
 impl CallContext {
     /// A context with no installation: no settings, no kv, no egress.
-    pub fn detached(plugin: &str, version: &str, runtime: &Runtime, correlation_id: &str) -> CallContext {
+    pub fn detached(
+        plugin: &str,
+        version: &str,
+        runtime: &Runtime,
+        correlation_id: &str,
+    ) -> CallContext {
         CallContext {
             tenant: String::new(),
             installation: Uuid::nil(),
@@ -129,7 +134,12 @@ pub(super) struct MemoryCap {
 }
 
 impl ResourceLimiter for MemoryCap {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired > self.max_bytes {
             self.hit = true;
             return Ok(false);
@@ -137,7 +147,12 @@ impl ResourceLimiter for MemoryCap {
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         Ok(desired <= 100_000)
     }
 }

@@ -5,6 +5,7 @@
 //! signal. Tests use the same two calls with a listener on `127.0.0.1:0`.
 
 pub mod api;
+pub mod client;
 pub mod config;
 pub mod error;
 pub mod metrics;

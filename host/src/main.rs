@@ -3,8 +3,14 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::pin::Pin;
+
+use clap::{Args, Parser, Subcommand};
+use http::Method;
+use nave::client::AdminClient;
 use nave::config::{Config, LogFormat, ServeArgs};
+use serde_json::{Value, json};
 use tracing_subscriber::EnvFilter;
 
 /// nave — a multi-tenant chatbot platform whose integrations are WebAssembly components.
@@ -19,12 +25,106 @@ struct Cli {
 enum Command {
     /// Runs the host: REST API, webhook ingress and spoke runtime, on SQLite in the data folder.
     Serve(ServeArgs),
+    /// Manages the plugins of a running host.
+    Plugins {
+        #[command(flatten)]
+        host: HostArgs,
+        #[command(subcommand)]
+        command: PluginsCommand,
+    },
+    /// Manages the installations of a running host.
+    Installations {
+        #[command(flatten)]
+        host: HostArgs,
+        #[command(subcommand)]
+        command: InstallationsCommand,
+    },
+}
+
+/// Where the running host is.
+#[derive(Debug, Args)]
+struct HostArgs {
+    /// The host's base URL.
+    #[arg(
+        long,
+        env = "NAVE_URL",
+        default_value = "http://127.0.0.1:8080",
+        global = true
+    )]
+    url: String,
+    /// The operator token (`.nave/operator.token` when the host generated it).
+    #[arg(
+        long,
+        env = "NAVE_OPERATOR_TOKEN",
+        hide_env_values = true,
+        global = true
+    )]
+    token: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum PluginsCommand {
+    /// Uploads components (`.wasm` files).
+    Upload {
+        /// The files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Lists the plugins and their versions.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+enum InstallationsCommand {
+    /// Lists a tenant's installations.
+    List {
+        /// The tenant.
+        tenant: String,
+    },
+    /// Installs a plugin for a tenant.
+    Create {
+        /// The tenant.
+        tenant: String,
+        /// The plugin's name.
+        #[arg(long)]
+        plugin: String,
+        /// The version; the highest when absent.
+        #[arg(long)]
+        version: Option<String>,
+        /// A setting as NAME=VALUE (repeatable).
+        #[arg(long = "setting", value_parser = parse_setting)]
+        settings: Vec<(String, String)>,
+        /// A host the spoke may call (repeatable).
+        #[arg(long = "allow-host")]
+        allowed_hosts: Vec<String>,
+    },
+    /// Upgrades or rolls back an installation.
+    SetVersion {
+        /// The tenant.
+        tenant: String,
+        /// The installation's id.
+        id: String,
+        /// The version to run.
+        version: String,
+    },
+}
+
+fn parse_setting(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .ok_or_else(|| format!("`{text}` is not NAME=VALUE"))
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve(args),
+        Command::Plugins { host, command } => {
+            admin(host, |client| Box::pin(plugins(client, command)))
+        }
+        Command::Installations { host, command } => {
+            admin(host, |client| Box::pin(installations(client, command)))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -91,5 +191,92 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = terminate => {},
+    }
+}
+
+type AdminFuture = Pin<Box<dyn Future<Output = anyhow::Result<Value>>>>;
+
+/// Runs one admin command against a running host and prints its JSON answer.
+fn admin(host: HostArgs, command: impl FnOnce(AdminClient) -> AdminFuture) -> anyhow::Result<()> {
+    let token = host
+        .token
+        .context("give the operator token with --token or NAVE_OPERATOR_TOKEN")?;
+    let client = AdminClient::new(&host.url, &token)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let answer = runtime.block_on(command(client))?;
+    println!("{}", serde_json::to_string_pretty(&answer)?);
+    Ok(())
+}
+
+async fn plugins(client: AdminClient, command: PluginsCommand) -> anyhow::Result<Value> {
+    match command {
+        PluginsCommand::Upload { files } => {
+            let mut uploaded = Vec::new();
+            for file in files {
+                let wasm =
+                    std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+                let answer = client
+                    .json(Method::POST, "/v1/plugins", "application/wasm", wasm)
+                    .await
+                    .with_context(|| format!("uploading {}", file.display()))?;
+                uploaded.push(answer);
+            }
+            Ok(json!({ "uploaded": uploaded }))
+        }
+        PluginsCommand::List => {
+            client
+                .json(Method::GET, "/v1/plugins", "application/json", vec![])
+                .await
+        }
+    }
+}
+
+async fn installations(
+    client: AdminClient,
+    command: InstallationsCommand,
+) -> anyhow::Result<Value> {
+    match command {
+        InstallationsCommand::List { tenant } => {
+            let path = format!("/v1/tenants/{tenant}/installations");
+            client
+                .json(Method::GET, &path, "application/json", vec![])
+                .await
+        }
+        InstallationsCommand::Create {
+            tenant,
+            plugin,
+            version,
+            settings,
+            allowed_hosts,
+        } => {
+            let body = json!({
+                "plugin": plugin,
+                "version": version,
+                "settings": settings.into_iter().map(|(k, v)| (k, Value::String(v))).collect::<serde_json::Map<_, _>>(),
+                "allowed_hosts": allowed_hosts,
+            });
+            let path = format!("/v1/tenants/{tenant}/installations");
+            client
+                .json(
+                    Method::POST,
+                    &path,
+                    "application/json",
+                    serde_json::to_vec(&body)?,
+                )
+                .await
+        }
+        InstallationsCommand::SetVersion {
+            tenant,
+            id,
+            version,
+        } => {
+            let body = serde_json::to_vec(&json!({ "version": version }))?;
+            let path = format!("/v1/tenants/{tenant}/installations/{id}");
+            client
+                .json(Method::PATCH, &path, "application/json", body)
+                .await
+        }
     }
 }

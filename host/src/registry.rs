@@ -169,13 +169,18 @@ impl Registry {
             spokes: Mutex::default(),
             installations: RwLock::default(),
         };
+        // One installation that no longer loads (its component, its sealed settings) must not
+        // keep every other tenant offline: it is logged and left out until fixed.
         for record in registry.store.installations().await? {
-            let id = record.id;
-            let installation = registry
-                .build(record)
-                .await
-                .map_err(|err| anyhow::anyhow!("loading installation {id}: {err}"))?;
-            registry.put(installation);
+            let (id, tenant) = (record.id, record.tenant.clone());
+            match registry.build(record).await {
+                Ok(installation) => {
+                    registry.put(installation);
+                }
+                Err(err) => {
+                    tracing::error!(%id, %tenant, error = %err, "installation does not load; it is offline")
+                }
+            }
         }
         Ok(registry)
     }

@@ -40,18 +40,63 @@ fn db_failure(err: impl std::fmt::Display) -> SpokeError {
     SpokeError::Internal("the host's kv store is unavailable; try again".into())
 }
 
-impl kv::Host for SpokeState {
-    async fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, SpokeError>> {
-        let installation = match self.installation() {
-            Ok(id) => id,
-            Err(err) => return Ok(Err(err)),
-        };
-        Ok(self
+/// The kv operations as plain results; the trait impl below only wraps them. They take
+/// `&mut self` because the state is `Send` but not `Sync`.
+impl SpokeState {
+    async fn kv_get(&mut self, key: &str) -> Result<Option<Vec<u8>>, SpokeError> {
+        let installation = self.installation()?;
+        self.services
+            .store
+            .kv_get(installation, key)
+            .await
+            .map_err(db_failure)
+    }
+
+    async fn kv_set(&mut self, key: &str, value: &[u8]) -> Result<(), SpokeError> {
+        let installation = self.installation()?;
+        check_key(key)?;
+        let limits = &self.services.limits;
+        if value.len() > limits.max_kv_value_bytes {
+            return Err(SpokeError::InvalidInput(format!(
+                "kv values are at most {} bytes; this one is {}",
+                limits.max_kv_value_bytes,
+                value.len()
+            )));
+        }
+        let stored = self
             .services
             .store
-            .kv_get(installation, &key)
+            .kv_set(installation, key, value, limits.kv_quota_bytes);
+        match stored.await {
+            Ok(()) => Ok(()),
+            Err(err @ KvError::Quota { .. }) => Err(SpokeError::Denied(err.to_string())),
+            Err(KvError::Db(err)) => Err(db_failure(err)),
+        }
+    }
+
+    async fn kv_delete(&mut self, key: &str) -> Result<(), SpokeError> {
+        let installation = self.installation()?;
+        self.services
+            .store
+            .kv_delete(installation, key)
             .await
-            .map_err(db_failure))
+            .map_err(db_failure)
+    }
+
+    async fn kv_list(&mut self, prefix: &str, limit: u32) -> Result<Vec<String>, SpokeError> {
+        let installation = self.installation()?;
+        let limit = limit.clamp(1, 1000);
+        self.services
+            .store
+            .kv_keys(installation, prefix, limit)
+            .await
+            .map_err(db_failure)
+    }
+}
+
+impl kv::Host for SpokeState {
+    async fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, SpokeError>> {
+        Ok(self.kv_get(&key).await)
     }
 
     async fn set(
@@ -59,44 +104,11 @@ impl kv::Host for SpokeState {
         key: String,
         value: Vec<u8>,
     ) -> wasmtime::Result<Result<(), SpokeError>> {
-        let installation = match self
-            .installation()
-            .and_then(|id| check_key(&key).map(|()| id))
-        {
-            Ok(id) => id,
-            Err(err) => return Ok(Err(err)),
-        };
-        let limits = &self.services.limits;
-        if value.len() > limits.max_kv_value_bytes {
-            return Ok(Err(SpokeError::InvalidInput(format!(
-                "kv values are at most {} bytes; this one is {}",
-                limits.max_kv_value_bytes,
-                value.len()
-            ))));
-        }
-        let result = self
-            .services
-            .store
-            .kv_set(installation, &key, &value, limits.kv_quota_bytes)
-            .await;
-        Ok(match result {
-            Ok(()) => Ok(()),
-            Err(err @ KvError::Quota { .. }) => Err(SpokeError::Denied(err.to_string())),
-            Err(KvError::Db(err)) => Err(db_failure(err)),
-        })
+        Ok(self.kv_set(&key, &value).await)
     }
 
     async fn delete(&mut self, key: String) -> wasmtime::Result<Result<(), SpokeError>> {
-        let installation = match self.installation() {
-            Ok(id) => id,
-            Err(err) => return Ok(Err(err)),
-        };
-        Ok(self
-            .services
-            .store
-            .kv_delete(installation, &key)
-            .await
-            .map_err(db_failure))
+        Ok(self.kv_delete(&key).await)
     }
 
     async fn list_keys(
@@ -104,17 +116,7 @@ impl kv::Host for SpokeState {
         prefix: String,
         limit: u32,
     ) -> wasmtime::Result<Result<Vec<String>, SpokeError>> {
-        let installation = match self.installation() {
-            Ok(id) => id,
-            Err(err) => return Ok(Err(err)),
-        };
-        let limit = limit.clamp(1, 1000);
-        Ok(self
-            .services
-            .store
-            .kv_keys(installation, &prefix, limit)
-            .await
-            .map_err(db_failure))
+        Ok(self.kv_list(&prefix, limit).await)
     }
 }
 

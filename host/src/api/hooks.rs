@@ -115,18 +115,19 @@ async fn handle(
     };
 
     let events: Vec<NewEvent> = outcome.events.iter().map(to_new_event).collect();
+    let received = events.len();
     let stored = app
         .store
         .insert_events(
             installation.record.id,
             &installation.record.tenant,
             correlation_id,
-            &events,
+            events,
         )
         .await?;
     app.metrics.events_stored.inc_by(stored);
-    if !events.is_empty() {
-        tracing::info!(installation = %installation.record.id, received = events.len(), stored, "webhook events stored");
+    if received > 0 {
+        tracing::debug!(installation = %installation.record.id, received, stored, "webhook events stored");
     }
     Ok(spoke_response(outcome.response))
 }

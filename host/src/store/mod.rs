@@ -2,6 +2,13 @@
 //!
 //! SQLite in the data folder, in WAL mode, migrated at start-up. Queries are checked at run
 //! time (`sqlx::query_as`), so building the host needs no database.
+//!
+//! SQLite takes one writer at a time. Writes therefore go through a pool of one connection,
+//! so they queue in the process instead of sleeping in SQLite's busy handler, and reads use
+//! their own pool (WAL readers do not block the writer). Inbound events, the write on the
+//! webhook path, are group-committed by [`batch`]: many webhooks, one transaction.
+
+mod batch;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -20,7 +27,12 @@ use crate::runtime::Manifest;
 /// A handle on the host database; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Store {
+    /// Readers.
     pool: SqlitePool,
+    /// The one writer connection.
+    writer: SqlitePool,
+    /// The group-commit queue of inbound events.
+    events: batch::EventWriter,
 }
 
 /// One uploaded version of a plugin, without its bytes.
@@ -188,16 +200,25 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
             .await
             .with_context(|| format!("opening the database in {}", dir.display()))?;
         sqlx::migrate!("./migrations/sqlite")
-            .run(&pool)
+            .run(&writer)
             .await
             .context("migrating the database")?;
-        Ok(Store { pool })
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options.read_only(true))
+            .await
+            .with_context(|| format!("opening the database in {}", dir.display()))?;
+        Ok(Store {
+            pool,
+            events: batch::EventWriter::spawn(writer.clone()),
+            writer,
+        })
     }
 
     /// Whether the database answers.
@@ -226,7 +247,7 @@ impl Store {
         .bind(plugin.size)
         .bind(wasm)
         .bind(&plugin.created_at)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -308,7 +329,7 @@ impl Store {
         .bind(record.memory_mib.map(|v| v as i64))
         .bind(&record.created_at)
         .bind(&record.updated_at)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -325,7 +346,7 @@ impl Store {
 
     /// Removes an installation with its kv store; its events stay for the record.
     pub async fn delete_installation(&self, id: Uuid) -> sqlx::Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         sqlx::query("DELETE FROM kv WHERE installation = ?")
             .bind(id.to_string())
             .execute(&mut *tx)
@@ -357,7 +378,7 @@ impl Store {
         quota: u64,
     ) -> Result<(), KvError> {
         let id = installation.to_string();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let row = sqlx::query(
             "SELECT COALESCE(SUM(length(key) + length(value)), 0) AS used,
                     COALESCE(SUM(CASE WHEN key = ?2 THEN length(key) + length(value) ELSE 0 END), 0) AS replaced
@@ -395,7 +416,7 @@ impl Store {
         sqlx::query("DELETE FROM kv WHERE installation = ? AND key = ?")
             .bind(installation.to_string())
             .bind(key)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -423,39 +444,26 @@ impl Store {
 
     /// Stores events, skipping those whose channel id the installation already has.
     ///
-    /// Returns how many were new. All or none are written.
+    /// Returns how many were new. All or none are written, in one transaction shared with
+    /// the other webhooks being stored at the same time.
     pub async fn insert_events(
         &self,
         installation: Uuid,
         tenant: &str,
         correlation_id: &str,
-        events: &[NewEvent],
-    ) -> sqlx::Result<u64> {
+        events: Vec<NewEvent>,
+    ) -> anyhow::Result<u64> {
         if events.is_empty() {
             return Ok(0);
         }
-        let id = installation.to_string();
-        let received_at = now();
-        let mut tx = self.pool.begin().await?;
-        let mut inserted = 0;
-        for event in events {
-            let done = sqlx::query(
-                "INSERT INTO events (installation, tenant, channel_id, kind, payload, correlation_id, received_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (installation, channel_id) DO NOTHING",
-            )
-            .bind(&id)
-            .bind(tenant)
-            .bind(&event.channel_id)
-            .bind(event.kind)
-            .bind(event.payload.to_string())
-            .bind(correlation_id)
-            .bind(&received_at)
-            .execute(&mut *tx)
-            .await?;
-            inserted += done.rows_affected();
-        }
-        tx.commit().await?;
-        Ok(inserted)
+        self.events
+            .write(batch::EventJob {
+                installation: installation.to_string(),
+                tenant: tenant.to_owned(),
+                correlation_id: correlation_id.to_owned(),
+                events,
+            })
+            .await
     }
 
     /// An installation's events after `after` (a `seq`), oldest first.

@@ -32,7 +32,9 @@ use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper::{Method, Request, header};
 use hyper_util::rt::TokioIo;
-use nave_tests::{FakeGraph, TestHost, facebook_signature, metric, spoke};
+use nave_tests::{
+    FACEBOOK_APP_SECRET, FakeGraph, TestHost, facebook_signature, install_facebook, metric,
+};
 use serde_json::json;
 use tokio::net::TcpStream;
 
@@ -44,7 +46,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 const SENDERS: usize = 16;
 /// Signed bodies made before the run; far more than 6 s can use at the rates seen.
 const BODIES: usize = 100_000;
-const SECRET: &str = "app-secret-1";
+const SECRET: &str = FACEBOOK_APP_SECRET;
 
 /// Makes the request of the given sequence number, or `None` when there is none left.
 type MakeRequest = dyn Fn(usize) -> Option<Request<Full<Bytes>>> + Send + Sync;
@@ -61,22 +63,7 @@ async fn run() {
     let host =
         TestHost::start_with(|config| config.max_concurrent_calls = CONNECTIONS as u32).await;
     let graph = FakeGraph::start().await;
-    let id = host
-        .upload_and_install(
-            spoke("plugins/facebook"),
-            "acme",
-            json!({
-                "settings": {
-                    "page_id": "PAGE1",
-                    "page_access_token": "PAGE-TOKEN",
-                    "app_secret": SECRET,
-                    "verify_token": "verify-me",
-                    "graph_api_base": format!("{}/v21.0", graph.url),
-                },
-                "allowed_hosts": [graph.addr.to_string()],
-            }),
-        )
-        .await;
+    let id = install_facebook(&host, &graph, "acme").await;
     let addr: SocketAddr = host
         .url
         .trim_start_matches("http://")

@@ -217,6 +217,29 @@ pub fn facebook_signature(secret: &str, body: &[u8]) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
+/// The app secret of [`install_facebook`]'s installation, to sign webhooks with.
+pub const FACEBOOK_APP_SECRET: &str = "app-secret-1";
+
+/// Uploads the Facebook spoke and installs it for `tenant` against the fake Graph API:
+/// page `PAGE1`, page token `PAGE-TOKEN`, verify token `verify-me`, Graph base `/v21.0`.
+pub async fn install_facebook(host: &TestHost, graph: &FakeGraph, tenant: &str) -> String {
+    host.upload_and_install(
+        spoke("plugins/facebook"),
+        tenant,
+        json!({
+            "settings": {
+                "page_id": "PAGE1",
+                "page_access_token": "PAGE-TOKEN",
+                "app_secret": FACEBOOK_APP_SECRET,
+                "verify_token": "verify-me",
+                "graph_api_base": format!("{}/v21.0", graph.url),
+            },
+            "allowed_hosts": [graph.addr.to_string()],
+        }),
+    )
+    .await
+}
+
 /// One request a fake received.
 #[derive(Debug, Clone)]
 pub struct Recorded {

@@ -3,31 +3,16 @@
 
 use nave::runtime::CallError;
 use nave::runtime::bindings::types::{OutboundMessage, SendReason, SpokeError};
-use nave_tests::{FakeGraph, TestHost, facebook_signature, spoke};
+use nave_tests::{FACEBOOK_APP_SECRET, FakeGraph, TestHost, facebook_signature, install_facebook};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-const SECRET: &str = "app-secret-1";
+const SECRET: &str = FACEBOOK_APP_SECRET;
 
 async fn setup() -> (TestHost, FakeGraph, String) {
     let host = TestHost::start().await;
     let graph = FakeGraph::start().await;
-    let id = host
-        .upload_and_install(
-            spoke("plugins/facebook"),
-            "acme",
-            json!({
-                "settings": {
-                    "page_id": "PAGE1",
-                    "page_access_token": "PAGE-TOKEN",
-                    "app_secret": SECRET,
-                    "verify_token": "verify-me",
-                    "graph_api_base": format!("{}/v21.0", graph.url),
-                },
-                "allowed_hosts": [graph.addr.to_string()],
-            }),
-        )
-        .await;
+    let id = install_facebook(&host, &graph, "acme").await;
     (host, graph, id)
 }
 

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
+use nave::runtime::bindings::types::HttpRequest;
 use nave_tests::{TestHost, json_of, spoke};
 use serde_json::{Value, json};
 
@@ -152,13 +153,27 @@ async fn upgrade_and_rollback_take_effect_for_the_next_call_without_a_restart() 
         .await;
     assert_eq!(hook(&host, &id, "").await, (200, "hello from 1.0.0".into()));
 
-    // A slow call starts on 1.0.0; the upgrade lands while it runs.
-    let slow = {
-        let http = host.http.clone();
-        let url = host.at(&format!("/hooks/{id}/slow"));
-        tokio::spawn(async move { http.post(url).send().await.unwrap().text().await.unwrap() })
-    };
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // A slow call is under way on 1.0.0 when the upgrade lands: it took the installation as it
+    // was, exactly as the webhook handler does, so the swap cannot race with it.
+    let running = host.app.registry.installation(id.parse().unwrap()).unwrap();
+    let app = host.app.clone();
+    let slow = tokio::spawn(async move {
+        let request = HttpRequest {
+            method: "POST".into(),
+            path: "/slow".into(),
+            query: String::new(),
+            headers: vec![],
+            body: vec![],
+        };
+        let ctx = running.call_context("slow-call");
+        let outcome = app
+            .runtime
+            .handle_webhook(&running.spoke, &ctx, &request)
+            .await
+            .unwrap();
+        String::from_utf8(outcome.response.body).unwrap()
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
     let (status, view) = patch(&host, "acme", &id, json!({"version": "2.0.0"})).await;
     assert_eq!(
         (status, view["version"].as_str()),

@@ -44,6 +44,7 @@ pub use api::IdentityApi;
 pub use config::{IdentityConfig, PasswordCost, ThrottlePolicy};
 pub use local::LocalIdentity;
 pub use password::MIN_PASSWORD_CHARS;
+pub use rest::{Memberships, NoMemberships};
 pub use tokens::{Claims, LEEWAY};
 pub use types::{
     AccessClaims, ApiKey, BootstrappedAdmin, CreatedApiKey, Jwk, Jwks, LogIn, MfaEnrollment,

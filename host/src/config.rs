@@ -54,6 +54,9 @@ pub struct ServeArgs {
     /// Log format: `text` or `json` [default: text].
     #[arg(long, env = "NAVE_LOG_FORMAT")]
     pub log_format: Option<LogFormat>,
+    /// Which log lines to write, as a tracing filter, e.g. `info,nave=debug` [default: info].
+    #[arg(long, env = "NAVE_LOG")]
+    pub log: Option<String>,
 }
 
 /// How log lines are written.
@@ -82,6 +85,7 @@ struct FileConfig {
     spoke_memory_mib: Option<u64>,
     max_concurrent_calls: Option<u32>,
     log_format: Option<LogFormat>,
+    log: Option<String>,
     #[serde(default)]
     limits: Limits,
 }
@@ -152,6 +156,8 @@ pub struct Config {
     pub max_concurrent_calls: u32,
     /// Log line format.
     pub log_format: LogFormat,
+    /// The tracing filter of log lines.
+    pub log: String,
     /// Size and time limits.
     pub limits: Limits,
 }
@@ -222,6 +228,7 @@ impl Config {
                 .or(file.max_concurrent_calls)
                 .unwrap_or(128),
             log_format: args.log_format.or(file.log_format).unwrap_or_default(),
+            log: args.log.or(file.log).unwrap_or_else(|| "info".into()),
             limits: file.limits,
         };
         config.validate()?;
@@ -241,6 +248,7 @@ impl Config {
             spoke_memory_bytes: 64 << 20,
             max_concurrent_calls: 32,
             log_format: LogFormat::Text,
+            log: "info".into(),
             limits: Limits::default(),
         }
     }

@@ -137,7 +137,7 @@ fn main() -> ExitCode {
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = Config::resolve(args)?;
-    init_tracing(config.log_format);
+    init_tracing(config.log_format, &config.log)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(config.listen)
@@ -160,8 +160,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     })
 }
 
-fn init_tracing(format: LogFormat) {
-    let filter = EnvFilter::try_from_env("NAVE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+fn init_tracing(format: LogFormat, filter: &str) -> anyhow::Result<()> {
+    let filter =
+        EnvFilter::try_new(filter).with_context(|| format!("invalid log filter `{filter}`"))?;
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     match format {
         LogFormat::Text => builder.init(),
@@ -171,6 +172,7 @@ fn init_tracing(format: LogFormat) {
             .with_current_span(true)
             .init(),
     }
+    Ok(())
 }
 
 async fn shutdown_signal() {

@@ -77,7 +77,7 @@ impl Installation {
 }
 
 /// An installation as the API returns it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct InstallationView {
     /// Its id.
     pub id: Uuid,
@@ -108,7 +108,7 @@ pub struct InstallationView {
 }
 
 /// A request to install a spoke.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewInstallation {
     /// The plugin's name.
@@ -128,7 +128,7 @@ pub struct NewInstallation {
 }
 
 /// A change to an installation; absent fields stay as they are.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InstallationChange {
     /// Upgrade or roll back to this version.

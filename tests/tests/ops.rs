@@ -89,3 +89,52 @@ async fn metrics_are_in_the_prometheus_format() {
         "nave_spoke_call_duration_seconds_count{plugin=\"hello\",function=\"handle-webhook\"}";
     assert_eq!(metric(&metrics, durations), 1.0, "{metrics}");
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_route() {
+    let host = TestHost::start().await;
+    let (status, doc) = json_of(
+        host.http
+            .get(host.at("/v1/openapi.json"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "the document is public: {doc}");
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."), "{doc}");
+    let routes = [
+        ("/v1/plugins", &["post", "get"][..]),
+        ("/v1/plugins/{name}/versions", &["get"]),
+        ("/v1/tenants/{tenant}/installations", &["post", "get"]),
+        (
+            "/v1/tenants/{tenant}/installations/{id}",
+            &["get", "patch", "delete"],
+        ),
+        ("/v1/tenants/{tenant}/installations/{id}/events", &["get"]),
+        ("/hooks/{installation}", &["post"]),
+        ("/healthz", &["get"]),
+        ("/readyz", &["get"]),
+        ("/metrics", &["get"]),
+    ];
+    for (path, methods) in routes {
+        for method in methods {
+            assert!(
+                doc["paths"][path][method].is_object(),
+                "{method} {path} is documented"
+            );
+        }
+    }
+    let documented: usize = doc["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|p| p.as_object().unwrap().len())
+        .sum();
+    assert_eq!(
+        documented, 13,
+        "every documented operation is in the list above"
+    );
+    assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
+    assert!(doc["components"]["securitySchemes"]["operator"].is_object());
+}

@@ -210,3 +210,18 @@ fn to_new_event(event: &InboundEvent) -> NewEvent {
         payload,
     }
 }
+
+/// The webhook route as documented; [`webhook`] serves it. (utoipa cannot read the handler's
+/// map-of-path-parameters extractor, so the description stands on this signature-only item.)
+#[utoipa::path(post, path = "/hooks/{installation}", tag = "webhooks",
+    params(("installation" = uuid::Uuid, Path, description = "The installation id")),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The platform's request, passed to the spoke as is"),
+    responses(
+        (status = 200, description = "The spoke's own response, as is"),
+        (status = 404, description = "`installation_not_found`, `not_a_channel`", body = crate::api::openapi::ErrorBody),
+        (status = 413, description = "`body_too_large`", body = crate::api::openapi::ErrorBody),
+        (status = 502, description = "`spoke_trapped`, `spoke_memory_exceeded`, `spoke_response_too_large`, `spoke_error`", body = crate::api::openapi::ErrorBody),
+        (status = 504, description = "`spoke_timeout`", body = crate::api::openapi::ErrorBody),
+    ))]
+#[allow(dead_code, reason = "only documents the route")]
+pub(super) fn webhook_route() {}

@@ -16,6 +16,13 @@ use crate::error::{Error, Result};
 use crate::registry::{InstallationChange, InstallationView, NewInstallation};
 
 /// Installs a spoke for a tenant; runs its `install()`.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/installations", tag = "installations",
+    params(("tenant" = String, Path, description = "The tenant id")), request_body = NewInstallation,
+    responses(
+        (status = 201, body = InstallationView),
+        (status = 404, description = "`plugin_not_found`", body = crate::api::openapi::ErrorBody),
+        (status = 422, description = "`missing_settings`, `unknown_settings`, `invalid_host`, `invalid_limit`, `install_refused`", body = crate::api::openapi::ErrorBody),
+    ))]
 pub async fn create(
     State(app): State<Arc<App>>,
     correlation: Correlation,
@@ -28,6 +35,8 @@ pub async fn create(
 }
 
 /// Lists a tenant's installations.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/installations", tag = "installations",
+    params(("tenant" = String, Path, description = "The tenant id")), responses((status = 200, description = "`{\"installations\": [InstallationView]}`", body = Object)))]
 pub async fn list(State(app): State<Arc<App>>, Path(tenant): Path<String>) -> Result<Json<Value>> {
     check_tenant(&tenant)?;
     let list: Vec<InstallationView> = app
@@ -40,6 +49,9 @@ pub async fn list(State(app): State<Arc<App>>, Path(tenant): Path<String>) -> Re
 }
 
 /// Reads one installation.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/installations/{id}", tag = "installations",
+    params(("tenant" = String, Path, description = "The tenant id"), ("id" = uuid::Uuid, Path, description = "The installation id")),
+    responses((status = 200, body = InstallationView), (status = 404, description = "`installation_not_found`", body = crate::api::openapi::ErrorBody)))]
 pub async fn get(
     State(app): State<Arc<App>>,
     Path((tenant, id)): Path<(String, Uuid)>,
@@ -49,6 +61,13 @@ pub async fn get(
 }
 
 /// Changes an installation: version, settings, granted hosts, limits.
+#[utoipa::path(patch, path = "/v1/tenants/{tenant}/installations/{id}", tag = "installations",
+    params(("tenant" = String, Path, description = "The tenant id"), ("id" = uuid::Uuid, Path, description = "The installation id")), request_body = InstallationChange,
+    responses(
+        (status = 200, body = InstallationView),
+        (status = 404, description = "`installation_not_found`, `plugin_not_found`", body = crate::api::openapi::ErrorBody),
+        (status = 422, description = "`missing_settings`, `unknown_settings`, `invalid_host`, `invalid_limit`", body = crate::api::openapi::ErrorBody),
+    ))]
 pub async fn update(
     State(app): State<Arc<App>>,
     Path((tenant, id)): Path<(String, Uuid)>,
@@ -59,6 +78,12 @@ pub async fn update(
 }
 
 /// Runs `uninstall()` and removes the installation.
+#[utoipa::path(delete, path = "/v1/tenants/{tenant}/installations/{id}", tag = "installations",
+    params(("tenant" = String, Path, description = "The tenant id"), ("id" = uuid::Uuid, Path, description = "The installation id")),
+    responses(
+        (status = 200, description = "`{\"id\", \"removed\": true, \"uninstall_error\"}`", body = Object),
+        (status = 404, description = "`installation_not_found`", body = crate::api::openapi::ErrorBody),
+    ))]
 pub async fn remove(
     State(app): State<Arc<App>>,
     correlation: Correlation,
@@ -72,7 +97,7 @@ pub async fn remove(
 }
 
 /// Paging of the events list.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct EventsQuery {
     /// Only events after this `seq`.
@@ -83,6 +108,12 @@ pub struct EventsQuery {
 }
 
 /// The inbound events stored for an installation, oldest first.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/installations/{id}/events", tag = "installations",
+    params(("tenant" = String, Path, description = "The tenant id"), ("id" = uuid::Uuid, Path, description = "The installation id"), EventsQuery),
+    responses(
+        (status = 200, description = "`{\"events\": [StoredEvent], \"next_after\"}`", body = Object),
+        (status = 404, description = "`installation_not_found`", body = crate::api::openapi::ErrorBody),
+    ))]
 pub async fn events(
     State(app): State<Arc<App>>,
     Path((tenant, id)): Path<(String, Uuid)>,

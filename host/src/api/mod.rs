@@ -6,6 +6,7 @@
 
 mod hooks;
 mod installations;
+pub mod openapi;
 mod ops;
 mod plugins;
 
@@ -72,6 +73,7 @@ pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .nest("/v1", v1)
         .nest("/hooks", hooks)
+        .route("/v1/openapi.json", get(openapi::document))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

@@ -11,11 +11,13 @@ use serde_json::json;
 use crate::App;
 
 /// Liveness: the process serves requests.
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = Object)))]
 pub async fn healthz() -> impl IntoResponse {
     Json(json!({ "status": "ok" }))
 }
 
 /// Readiness: the database answers.
+#[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, body = Object), (status = 503, body = Object)))]
 pub async fn readyz(State(app): State<Arc<App>>) -> impl IntoResponse {
     if app.store.ping().await {
         (StatusCode::OK, Json(json!({ "status": "ready" })))
@@ -28,6 +30,7 @@ pub async fn readyz(State(app): State<Arc<App>>) -> impl IntoResponse {
 }
 
 /// The metrics in the Prometheus text format.
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "OpenMetrics text", content_type = "application/openmetrics-text")))]
 pub async fn metrics(State(app): State<Arc<App>>) -> impl IntoResponse {
     (
         [(

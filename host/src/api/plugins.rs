@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::store::PluginVersion;
 
 /// What an upload answers: the version's identity from its `describe()`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Uploaded {
     name: String,
     version: String,
@@ -39,6 +39,16 @@ impl From<PluginVersion> for Uploaded {
 }
 
 /// Uploads a component: 201 when new, 200 when the same bytes were uploaded before.
+#[utoipa::path(post, path = "/v1/plugins", tag = "plugins",
+    request_body(content = Vec<u8>, content_type = "application/wasm", description = "The component"),
+    responses(
+        (status = 201, description = "A new version", body = Uploaded),
+        (status = 200, description = "These bytes were uploaded before", body = Uploaded),
+        (status = 413, description = "`plugin_too_large`", body = crate::api::openapi::ErrorBody),
+        (status = 415, description = "`unsupported_media_type`", body = crate::api::openapi::ErrorBody),
+        (status = 409, description = "`version_exists`", body = crate::api::openapi::ErrorBody),
+        (status = 422, description = "`not_wasm`, `core_module_not_component`, `invalid_component`, `unknown_world`, `unsupported_imports`, `describe_failed`, `describe_timeout`, `invalid_manifest`", body = crate::api::openapi::ErrorBody),
+    ))]
 pub async fn upload(
     State(app): State<Arc<App>>,
     correlation: Correlation,
@@ -77,7 +87,7 @@ pub async fn upload(
 }
 
 /// One entry of the catalogue: a plugin with its versions.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PluginSummary {
     name: String,
     role: String,
@@ -87,6 +97,8 @@ pub struct PluginSummary {
 }
 
 /// Lists plugins with their versions.
+#[utoipa::path(get, path = "/v1/plugins", tag = "plugins",
+    responses((status = 200, description = "`{\"plugins\": [PluginSummary]}`", body = Object)))]
 pub async fn list(State(app): State<Arc<App>>) -> Result<Json<serde_json::Value>> {
     let mut plugins: Vec<PluginSummary> = Vec::new();
     for version in app.registry.versions(None).await? {
@@ -109,6 +121,12 @@ pub async fn list(State(app): State<Arc<App>>) -> Result<Json<serde_json::Value>
 }
 
 /// Lists the versions of one plugin with their manifests.
+#[utoipa::path(get, path = "/v1/plugins/{name}/versions", tag = "plugins",
+    params(("name" = String, Path, description = "The plugin's name")),
+    responses(
+        (status = 200, description = "`{\"name\", \"versions\": [PluginVersion]}`", body = Object),
+        (status = 404, description = "`plugin_not_found`", body = crate::api::openapi::ErrorBody),
+    ))]
 pub async fn versions(
     State(app): State<Arc<App>>,
     Path(name): Path<String>,

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::bindings::types;
 
 /// The role of a spoke.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// A messaging platform: webhooks in, replies out.
@@ -34,7 +34,7 @@ impl std::fmt::Display for Role {
 }
 
 /// A setting each installation gives.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SettingSpec {
     /// Its key.
     pub name: String,
@@ -49,7 +49,7 @@ pub struct SettingSpec {
 }
 
 /// What `describe()` returned.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Manifest {
     /// The spoke's name.
     pub name: String,

@@ -36,7 +36,7 @@ pub struct Store {
 }
 
 /// One uploaded version of a plugin, without its bytes.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PluginVersion {
     /// The spoke's name from `describe()`.
     pub name: String,
@@ -149,7 +149,7 @@ pub struct NewEvent {
 }
 
 /// A stored inbound event.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StoredEvent {
     /// Position in the host's event sequence; pass it as `after` to page on.
     pub seq: i64,

@@ -166,6 +166,31 @@ mod tests {
         assert!(Permission::ALL.iter().all(|p| allows(Role::Owner, *p)));
     }
 
+    /// The table in the module docs (the one for the README) says exactly what `allows` does.
+    #[test]
+    fn docs_table_matches_the_code() {
+        let source = include_str!("permissions.rs");
+        let mut rows = 0;
+        for line in source.lines().filter(|l| l.starts_with("//! | `")) {
+            let cells: Vec<&str> = line
+                .trim_start_matches("//! ")
+                .split('|')
+                .map(str::trim)
+                .collect();
+            let name = cells[1].split('`').nth(1).unwrap();
+            let permission: Permission = name.parse().unwrap();
+            for (i, role) in Role::ALL.iter().enumerate() {
+                assert_eq!(
+                    cells[2 + i] == "✓",
+                    allows(*role, permission),
+                    "{name} for {role}"
+                );
+            }
+            rows += 1;
+        }
+        assert_eq!(rows, Permission::ALL.len());
+    }
+
     #[test]
     fn names_round_trip() {
         for p in Permission::ALL {

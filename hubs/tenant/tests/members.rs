@@ -519,3 +519,54 @@ async fn every_change_is_in_the_event_log() {
         );
     }
 }
+
+#[tokio::test]
+async fn concurrent_demotions_keep_an_owner() {
+    for hub in hubs().await {
+        let t = team(&hub).await;
+        hub.api
+            .set_role(&user(t.owner), t.slug(), t.admin, Role::Owner)
+            .await
+            .unwrap();
+        let (owner, admin) = (user(t.owner), user(t.admin));
+        let (a, b) = tokio::join!(
+            hub.api.set_role(&owner, t.slug(), t.admin, Role::Admin),
+            hub.api.set_role(&admin, t.slug(), t.owner, Role::Admin),
+        );
+        let owners = [
+            role(&hub, &t.tenant, t.owner).await,
+            role(&hub, &t.tenant, t.admin).await,
+        ]
+        .into_iter()
+        .filter(|r| *r == Some(Role::Owner))
+        .count();
+        assert_eq!(owners, 1, "[{}] {a:?} {b:?}", hub.label);
+        assert_eq!(
+            a.is_ok() as u8 + b.is_ok() as u8,
+            1,
+            "[{}] {a:?} {b:?}",
+            hub.label
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_local_hub_answers_the_identity_memberships_hook() {
+    use nave_identity::Memberships;
+    for hub in hubs().await {
+        let t = team(&hub).await;
+        let local = &hub.local;
+        assert_eq!(
+            Memberships::role_of(local, t.agent, t.tenant.id)
+                .await
+                .unwrap(),
+            Some(Role::Agent)
+        );
+        assert_eq!(
+            Memberships::role_of(local, t.outsider, t.tenant.id)
+                .await
+                .unwrap(),
+            None
+        );
+    }
+}

@@ -14,7 +14,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::{Correlation, describe_spoke_error};
+use super::{CorrelationId, describe_spoke_error};
 use crate::App;
 use crate::error::Error;
 use crate::metrics::StatusLabels;
@@ -25,14 +25,14 @@ use crate::store::NewEvent;
 /// Serves one webhook request.
 pub async fn webhook(
     State(app): State<Arc<App>>,
-    correlation: Correlation,
+    correlation: CorrelationId,
     method: Method,
     uri: Uri,
     Path(params): Path<HashMap<String, String>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let response = match handle(&app, &correlation.0.0, method, uri, params, headers, body).await {
+    let response = match handle(&app, &correlation.0, method, uri, params, headers, body).await {
         Ok(response) => response,
         Err(err) => err.into_response(),
     };

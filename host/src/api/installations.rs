@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{ApiJson, Correlation, check_tenant};
+use super::{ApiJson, CorrelationId, check_tenant};
 use crate::App;
 use crate::error::{Error, Result};
 use crate::registry::{InstallationChange, InstallationView, NewInstallation};
@@ -25,12 +25,12 @@ use crate::registry::{InstallationChange, InstallationView, NewInstallation};
     ))]
 pub async fn create(
     State(app): State<Arc<App>>,
-    correlation: Correlation,
+    correlation: CorrelationId,
     Path(tenant): Path<String>,
     ApiJson(new): ApiJson<NewInstallation>,
 ) -> Result<(StatusCode, Json<InstallationView>)> {
     check_tenant(&tenant)?;
-    let installation = app.registry.install(&tenant, new, &correlation.0.0).await?;
+    let installation = app.registry.install(&tenant, new, &correlation.0).await?;
     Ok((StatusCode::CREATED, Json(installation.view())))
 }
 
@@ -86,11 +86,11 @@ pub async fn update(
     ))]
 pub async fn remove(
     State(app): State<Arc<App>>,
-    correlation: Correlation,
+    correlation: CorrelationId,
     Path((tenant, id)): Path<(String, Uuid)>,
 ) -> Result<Json<Value>> {
     check_tenant(&tenant)?;
-    let uninstall_error = app.registry.remove(&tenant, id, &correlation.0.0).await?;
+    let uninstall_error = app.registry.remove(&tenant, id, &correlation.0).await?;
     Ok(Json(
         json!({ "id": id, "removed": true, "uninstall_error": uninstall_error }),
     ))

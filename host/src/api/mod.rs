@@ -12,13 +12,13 @@ mod plugins;
 
 use std::sync::Arc;
 
+use axum::Router;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
-use axum::{Extension, Router};
 use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq;
 use tracing::Instrument;
@@ -205,5 +205,18 @@ pub fn describe_spoke_error(err: &SpokeError) -> String {
     }
 }
 
-/// Makes the correlation id extractable by handlers.
-pub type Correlation = Extension<CorrelationId>;
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for CorrelationId {
+    type Rejection = std::convert::Infallible;
+
+    /// The id [`correlate`] gave the request (a fresh one if the middleware did not run).
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<CorrelationId>()
+            .cloned()
+            .unwrap_or_else(|| CorrelationId(uuid::Uuid::now_v7().to_string())))
+    }
+}

@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use serde::Serialize;
 
-use super::Correlation;
+use super::CorrelationId;
 use crate::App;
 use crate::error::{Error, Result};
 use crate::store::PluginVersion;
@@ -51,7 +51,7 @@ impl From<PluginVersion> for Uploaded {
     ))]
 pub async fn upload(
     State(app): State<Arc<App>>,
-    correlation: Correlation,
+    correlation: CorrelationId,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Uploaded>)> {
@@ -77,7 +77,7 @@ pub async fn upload(
         ),
         other => Error::client(other.status(), "invalid_body", other.body_text()),
     })?;
-    let (plugin, created) = app.registry.upload(body.to_vec(), &correlation.0.0).await?;
+    let (plugin, created) = app.registry.upload(body.to_vec(), &correlation.0).await?;
     let status = if created {
         StatusCode::CREATED
     } else {

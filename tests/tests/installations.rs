@@ -344,3 +344,47 @@ async fn removing_an_installation_runs_uninstall_and_closes_its_webhook() {
     );
     assert_eq!(hook(&host, &id, "").await.0, 404);
 }
+
+#[tokio::test]
+async fn a_call_for_another_role_is_refused_as_wrong_role() {
+    let host = TestHost::start().await;
+    let id = host
+        .upload_and_install(
+            spoke("fixtures/hello-1"),
+            "acme",
+            json!({"settings": {"required_thing": "x"}}),
+        )
+        .await;
+    let installation = host.app.registry.installation(id.parse().unwrap()).unwrap();
+    let ctx = installation.call_context("wrong-role");
+    let message = nave::runtime::bindings::types::Message {
+        platform: "test".into(),
+        id: "m-1".into(),
+        conversation: "c".into(),
+        sender: "s".into(),
+        recipient: "r".into(),
+        text: Some("hi".into()),
+        attachments: vec![],
+        payload: None,
+        timestamp_ms: 0,
+        sender_profile: None,
+        metadata: vec![],
+    };
+    match host
+        .app
+        .runtime
+        .converse(&installation.spoke, &ctx, &message)
+        .await
+    {
+        Err(nave::runtime::CallError::Failed { kind, message }) => {
+            assert_eq!(kind, nave::runtime::FailureKind::WrongRole, "{message}");
+            assert!(message.contains("bot"), "{message}");
+        }
+        other => panic!("a channel spoke cannot converse: {other:?}"),
+    }
+    assert_eq!(
+        hook(&host, &id, "").await,
+        (200, "hello from 1.0.0".into()),
+        "it still serves its own role"
+    );
+}

@@ -8,7 +8,8 @@
 //! - [`events`]: the hub's append-only event log (audit and replay);
 //! - [`context`]: the [`AuthContext`] every `Api` method receives (who calls, for which tenant);
 //! - [`error`]: the one [`Error`] type, mapped to HTTP in [`http`] and to gRPC in [`grpc`];
-//! - [`ids`] and [`clock`]: uuid v7 ids, an injectable clock and time conversions.
+//! - [`ids`] and [`clock`]: uuid v7 ids, an injectable clock and time conversions;
+//! - [`wire`]: the `nave.common.v1` messages every hub's gRPC API shares (the event log).
 //!
 //! With the `testing` feature, [`testing`] gives each test a fresh database of either backend.
 
@@ -22,6 +23,9 @@ pub mod http;
 pub mod ids;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod wire;
+
+pub use wire::pb;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use context::{AuthContext, Principal, Role, TenantScope};

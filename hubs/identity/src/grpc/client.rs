@@ -16,6 +16,8 @@ use crate::types::{
     AccessClaims, ApiKey, CreatedApiKey, Jwk, Jwks, LogIn, MfaEnrollment, NewApiKey, SignUp,
     Tokens, User,
 };
+use nave_hub_core::pb as common;
+use nave_hub_core::wire::{page_from_pb, scope_to_pb};
 
 /// Calls a remote identity hub; behaves exactly like a `LocalIdentity`, errors included.
 #[derive(Debug, Clone)]
@@ -233,7 +235,7 @@ impl IdentityApi for IdentityClient {
         after_seq: i64,
         limit: u32,
     ) -> Result<EventPage> {
-        let m = pb::ListEventsRequest {
+        let m = common::ListEventsRequest {
             scope: Some(scope_to_pb(scope)),
             after_seq,
             limit,

@@ -16,6 +16,8 @@ use super::convert::*;
 use super::pb::{self, identity_server::Identity, identity_server::IdentityServer};
 use crate::api::IdentityApi;
 use crate::types::{LogIn, NewApiKey, SignUp};
+use nave_hub_core::pb as common;
+use nave_hub_core::wire::{page_to_pb, scope_from_pb};
 
 type Reply<T> = std::result::Result<Response<T>, Status>;
 
@@ -199,7 +201,10 @@ impl Identity for IdentityGrpc {
         )))
     }
 
-    async fn list_events(&self, request: Request<pb::ListEventsRequest>) -> Reply<pb::EventPage> {
+    async fn list_events(
+        &self,
+        request: Request<common::ListEventsRequest>,
+    ) -> Reply<common::EventPage> {
         let ctx = incoming_context(&self.token, &request)?;
         let m = request.into_inner();
         let scope = scope_from_pb(m.scope)?;

@@ -14,6 +14,8 @@ use super::pb::{self, tenant_client::TenantClient as Stub};
 use crate::api::TenantApi;
 use crate::permissions::Permission;
 use crate::types::{CreatedInvitation, Invitation, Member, NewInvitation, NewTenant, Tenant};
+use nave_hub_core::pb as common;
+use nave_hub_core::wire::{page_from_pb, scope_to_pb};
 
 /// Calls a remote tenant hub; behaves exactly like a `LocalTenant`, errors included.
 #[derive(Debug, Clone)]
@@ -282,7 +284,7 @@ impl TenantApi for TenantClient {
         after_seq: i64,
         limit: u32,
     ) -> Result<EventPage> {
-        let m = pb::ListEventsRequest {
+        let m = common::ListEventsRequest {
             scope: Some(scope_to_pb(scope)),
             after_seq,
             limit,

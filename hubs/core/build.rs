@@ -1,0 +1,15 @@
+//! Compiles `proto/common.proto`, the messages every hub's gRPC API shares, with the protoc
+//! shipped in `protoc-bin-vendored`, so building needs no system protoc.
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let proto_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../proto");
+    let proto = proto_dir.join("common.proto");
+    println!("cargo:rerun-if-changed={}", proto.display());
+    let mut config = tonic_prost_build::Config::new();
+    config.protoc_executable(protoc_bin_vendored::protoc_bin_path()?);
+    tonic_prost_build::configure()
+        .build_client(false)
+        .build_server(false)
+        .compile_with_config(config, &[proto], &[proto_dir])?;
+    Ok(())
+}

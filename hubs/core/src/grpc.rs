@@ -8,10 +8,12 @@
 //! platform's own processes. Run hub ports on a private network and set a shared service token
 //! ([`ServiceToken`]) so only those processes can call; mTLS can replace the token later.
 
+use std::future::Future;
 use std::net::IpAddr;
 
 use subtle::ConstantTimeEq;
 use tonic::metadata::{MetadataMap, MetadataValue};
+use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Status};
 
 use crate::context::{AuthContext, Principal, TenantScope};
@@ -212,6 +214,37 @@ pub fn outgoing_request<T>(
     write_context(ctx, request.metadata_mut())?;
     token.write(request.metadata_mut())?;
     Ok(request)
+}
+
+/// Opens a channel to the gRPC address of `hub` (e.g. `identity` at `http://identity:50051`).
+pub async fn connect(hub: &str, url: &str) -> Result<Channel, Error> {
+    let endpoint = Endpoint::from_shared(url.to_owned())
+        .map_err(|e| Error::invalid(format!("{hub}_url"), format!("not a usable URL: {e}")))?
+        .tcp_nodelay(true);
+    endpoint
+        .connect()
+        .await
+        .map_err(|e| Error::Unavailable(format!("cannot reach the {hub} hub at {url}: {e}")))
+}
+
+/// Sends one unary call with the caller's context and the service token, and turns a failed
+/// status back into the error the hub returned, so a client behaves like the local hub.
+pub async fn unary<S, Q, R, F, Fut>(
+    token: &ServiceToken,
+    ctx: &AuthContext,
+    stub: S,
+    message: Q,
+    rpc: F,
+) -> Result<R, Error>
+where
+    F: FnOnce(S, tonic::Request<Q>) -> Fut,
+    Fut: Future<Output = Result<tonic::Response<R>, Status>>,
+{
+    let request = outgoing_request(token, ctx, message)?;
+    rpc(stub, request)
+        .await
+        .map(tonic::Response::into_inner)
+        .map_err(|status| from_status(&status))
 }
 
 #[cfg(test)]

@@ -3,9 +3,9 @@
 use std::future::Future;
 
 use async_trait::async_trait;
-use nave_hub_core::grpc::{ServiceToken, from_status, outgoing_request};
-use nave_hub_core::{AuthContext, Error, EventPage, EventScope, Result};
-use tonic::transport::{Channel, Endpoint};
+use nave_hub_core::grpc::{self, ServiceToken};
+use nave_hub_core::{AuthContext, EventPage, EventScope, Result};
+use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
@@ -31,13 +31,10 @@ pub struct IdentityClient {
 impl IdentityClient {
     /// Connects to `url` (e.g. `http://identity:50051`).
     pub async fn connect(url: &str, token: ServiceToken) -> Result<Self> {
-        let endpoint = Endpoint::from_shared(url.to_owned())
-            .map_err(|e| Error::invalid("identity_url", format!("not a usable URL: {e}")))?
-            .tcp_nodelay(true);
-        let channel = endpoint.connect().await.map_err(|e| {
-            Error::Unavailable(format!("cannot reach the identity hub at {url}: {e}"))
-        })?;
-        Ok(Self::from_channel(channel, token))
+        Ok(Self::from_channel(
+            grpc::connect("identity", url).await?,
+            token,
+        ))
     }
 
     /// Uses an existing channel (e.g. a lazily connecting one).
@@ -53,11 +50,7 @@ impl IdentityClient {
         F: FnOnce(Stub<Channel>, Request<Q>) -> Fut,
         Fut: Future<Output = std::result::Result<Response<R>, Status>>,
     {
-        let request = outgoing_request(&self.token, ctx, message)?;
-        rpc(self.stub.clone(), request)
-            .await
-            .map(Response::into_inner)
-            .map_err(|status| from_status(&status))
+        grpc::unary(&self.token, ctx, self.stub.clone(), message, rpc).await
     }
 }
 

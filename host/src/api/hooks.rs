@@ -189,18 +189,15 @@ fn spoke_error_response(err: &SpokeError) -> Response {
 
 fn to_new_event(event: &InboundEvent) -> NewEvent {
     let (kind, id, payload) = match event {
-        InboundEvent::Message(m) => ("message", &m.id, serde_json::to_value(m)),
-        InboundEvent::Postback(m) => ("postback", &m.id, serde_json::to_value(m)),
-        InboundEvent::Delivery(r) => ("delivery", &r.id, serde_json::to_value(r)),
-        InboundEvent::Read(r) => ("read", &r.id, serde_json::to_value(r)),
+        InboundEvent::Message(m) => ("message", &m.id, serde_json::to_string(m)),
+        InboundEvent::Postback(m) => ("postback", &m.id, serde_json::to_string(m)),
+        InboundEvent::Delivery(r) => ("delivery", &r.id, serde_json::to_string(r)),
+        InboundEvent::Read(r) => ("read", &r.id, serde_json::to_string(r)),
     };
     let payload = payload.expect("event types serialize");
     // A spoke that gives no id still gets de-duplication, on the event's content.
     let channel_id = if id.is_empty() {
-        format!(
-            "sha256:{}",
-            hex::encode(Sha256::digest(payload.to_string()))
-        )
+        format!("sha256:{}", hex::encode(Sha256::digest(&payload)))
     } else {
         id.clone()
     };

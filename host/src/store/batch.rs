@@ -84,7 +84,7 @@ async fn write_batch(writer: &SqlitePool, batch: &[(EventJob, Reply)]) -> sqlx::
             .bind(&job.tenant)
             .bind(&event.channel_id)
             .bind(event.kind)
-            .bind(event.payload.to_string())
+            .bind(&event.payload)
             .bind(&job.correlation_id)
             .bind(&received_at)
             .execute(&mut *tx)

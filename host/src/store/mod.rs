@@ -144,8 +144,8 @@ pub struct NewEvent {
     pub channel_id: String,
     /// `message`, `postback`, `delivery` or `read`.
     pub kind: &'static str,
-    /// The normalized event as JSON.
-    pub payload: serde_json::Value,
+    /// The normalized event, serialized to JSON once on the webhook path.
+    pub payload: String,
 }
 
 /// A stored inbound event.

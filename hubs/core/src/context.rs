@@ -146,6 +146,11 @@ impl AuthContext {
         Self::new(Principal::User(user_id))
     }
 
+    /// An integration's API key; scope it with [`AuthContext::in_tenant`].
+    pub fn api_key(key_id: Uuid) -> Self {
+        Self::new(Principal::ApiKey(key_id))
+    }
+
     fn new(principal: Principal) -> Self {
         Self {
             principal,

@@ -98,6 +98,20 @@ pub trait TenantApi: Send + Sync {
         permission: Permission,
     ) -> Result<Role>;
 
+    /// Resolves `tenant` (slug or id) for the caller of `ctx` — a user, an API key scoped to it,
+    /// a platform admin or the platform — and checks they may do `permission` there. Returns the
+    /// tenant with the caller's role. The gateway calls this once per tenant-scoped request.
+    ///
+    /// Fails with `unauthenticated` for anonymous callers, `not_found` for tenants the caller may
+    /// not see (exactly like missing ones) and `permission_denied` for a role without
+    /// `permission`. Platform admins who are not members hold the read-only permissions only.
+    async fn authorize(
+        &self,
+        ctx: &AuthContext,
+        tenant: &str,
+        permission: Permission,
+    ) -> Result<Tenant>;
+
     /// Reads the hub's event log (platform admins; tenant admins for their tenant's events).
     async fn list_events(
         &self,

@@ -7,6 +7,7 @@
 //! | `view_installations` | ✓ | ✓ | ✓ | ✓ |
 //! | `view_conversations` | ✓ | ✓ | ✓ | ✓ |
 //! | `send_messages` | ✓ | ✓ | ✓ | |
+//! | `manage_contacts` (edit, merge, erase) | ✓ | ✓ | ✓ | |
 //! | `manage_members` (add, invite, change roles, remove) | ✓ | ✓ | | |
 //! | `manage_installations` | ✓ | ✓ | | |
 //! | `manage_api_keys` | ✓ | ✓ | | |
@@ -39,6 +40,8 @@ pub enum Permission {
     ViewConversations,
     /// Reply to conversations.
     SendMessages,
+    /// Edit, merge and erase the tenant's contacts.
+    ManageContacts,
     /// Invite, add, change the role of and remove members (owners only for owners).
     ManageMembers,
     /// Install, upgrade, configure and remove spokes.
@@ -57,12 +60,13 @@ pub enum Permission {
 
 impl Permission {
     /// Every permission, in matrix order.
-    pub const ALL: [Permission; 12] = [
+    pub const ALL: [Permission; 13] = [
         Permission::ViewTenant,
         Permission::ViewMembers,
         Permission::ViewInstallations,
         Permission::ViewConversations,
         Permission::SendMessages,
+        Permission::ManageContacts,
         Permission::ManageMembers,
         Permission::ManageInstallations,
         Permission::ManageApiKeys,
@@ -80,6 +84,7 @@ impl Permission {
             Permission::ViewInstallations => "view_installations",
             Permission::ViewConversations => "view_conversations",
             Permission::SendMessages => "send_messages",
+            Permission::ManageContacts => "manage_contacts",
             Permission::ManageMembers => "manage_members",
             Permission::ManageInstallations => "manage_installations",
             Permission::ManageApiKeys => "manage_api_keys",
@@ -97,7 +102,7 @@ impl Permission {
             | Permission::ViewMembers
             | Permission::ViewInstallations
             | Permission::ViewConversations => Role::Viewer,
-            Permission::SendMessages => Role::Agent,
+            Permission::SendMessages | Permission::ManageContacts => Role::Agent,
             Permission::ManageMembers
             | Permission::ManageInstallations
             | Permission::ManageApiKeys

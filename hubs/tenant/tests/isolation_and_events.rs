@@ -258,3 +258,88 @@ async fn the_local_hub_answers_the_identity_memberships_hook() {
         );
     }
 }
+
+/// `authorize` is the gateway's one call per tenant-scoped request: every kind of caller gets
+/// the tenant with its role, or the error the REST API will show.
+#[tokio::test]
+async fn authorize_answers_for_every_kind_of_caller() {
+    for hub in hubs().await {
+        let t = team(&hub).await;
+        for (role, id) in t.by_role() {
+            for permission in Permission::ALL {
+                let result = hub.api.authorize(&user(id), t.slug(), permission).await;
+                if nave_tenant::allows(role, permission) {
+                    let tenant = result.unwrap();
+                    assert_eq!((tenant.id, tenant.role), (t.tenant.id, Some(role)));
+                } else {
+                    assert_err(&hub, result, "permission_denied");
+                }
+            }
+        }
+        // By id as well as by slug; another tenant and a missing one look alike.
+        let by_id = hub
+            .api
+            .authorize(
+                &user(t.viewer),
+                &t.tenant.id.to_string(),
+                Permission::ViewInstallations,
+            )
+            .await
+            .unwrap();
+        assert_eq!(by_id.slug, "acme");
+        let outsider = user(t.outsider);
+        for tenant in [t.slug(), "no-such-tenant"] {
+            assert_err(
+                &hub,
+                hub.api
+                    .authorize(&outsider, tenant, Permission::ViewTenant)
+                    .await,
+                "not_found",
+            );
+        }
+        // An API key acts in the tenant of its scope only, with the role it was given.
+        let key = AuthContext::api_key(new_id()).in_tenant(t.tenant.id, Role::Agent);
+        let tenant = hub
+            .api
+            .authorize(&key, t.slug(), Permission::SendMessages)
+            .await
+            .unwrap();
+        assert_eq!(tenant.role, Some(Role::Agent));
+        assert_err(
+            &hub,
+            hub.api
+                .authorize(&key, t.slug(), Permission::ManageInstallations)
+                .await,
+            "permission_denied",
+        );
+        assert_err(
+            &hub,
+            hub.api
+                .authorize(&key, &t.other.slug, Permission::ViewTenant)
+                .await,
+            "not_found",
+        );
+        // Platform admins read every tenant but change none they are not members of.
+        let admin = platform_admin();
+        let read = hub
+            .api
+            .authorize(&admin, t.slug(), Permission::ViewInstallations)
+            .await
+            .unwrap();
+        assert_eq!(read.role, None);
+        assert_err(
+            &hub,
+            hub.api
+                .authorize(&admin, t.slug(), Permission::ManageInstallations)
+                .await,
+            "permission_denied",
+        );
+        assert_err(
+            &hub,
+            hub.api
+                .authorize(&AuthContext::anonymous(), t.slug(), Permission::ViewTenant)
+                .await,
+            "unauthenticated",
+        );
+    }
+}

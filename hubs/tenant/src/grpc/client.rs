@@ -270,6 +270,22 @@ impl TenantApi for TenantClient {
         role("role", &role_name)
     }
 
+    async fn authorize(
+        &self,
+        ctx: &AuthContext,
+        tenant: &str,
+        permission: Permission,
+    ) -> Result<Tenant> {
+        let m = pb::AuthorizeRequest {
+            tenant: tenant.to_owned(),
+            permission: permission.as_str().to_owned(),
+        };
+        tenant_from_pb(
+            self.call(ctx, m, |mut s, r| async move { s.authorize(r).await })
+                .await?,
+        )
+    }
+
     async fn list_events(
         &self,
         ctx: &AuthContext,

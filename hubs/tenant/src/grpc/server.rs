@@ -217,6 +217,15 @@ impl Tenant for TenantGrpc {
         })
     }
 
+    async fn authorize(&self, request: Request<pb::AuthorizeRequest>) -> Reply<pb::TenantInfo> {
+        let ctx = incoming_context(&self.token, &request)?;
+        let m = request.into_inner();
+        let permission = m.permission.parse().map_err(Status::from)?;
+        ok(tenant_to_pb(
+            self.api.authorize(&ctx, &m.tenant, permission).await?,
+        ))
+    }
+
     async fn list_events(
         &self,
         request: Request<common::ListEventsRequest>,

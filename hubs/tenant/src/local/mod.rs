@@ -302,6 +302,16 @@ impl TenantApi for LocalTenant {
         }
     }
 
+    async fn authorize(
+        &self,
+        ctx: &AuthContext,
+        tenant: &str,
+        permission: Permission,
+    ) -> Result<Tenant> {
+        let access = self.authorize(ctx, tenant, permission, false).await?;
+        tenant_of(&access.tenant, access.role)
+    }
+
     async fn list_events(
         &self,
         ctx: &AuthContext,

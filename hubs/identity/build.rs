@@ -2,7 +2,8 @@
 //! needs no system protoc.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let proto_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../proto");
+    let proto_dir =
+        std::path::PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?).join("../../proto");
     let proto = proto_dir.join("identity.proto");
     println!("cargo:rerun-if-changed={}", proto.display());
     println!(

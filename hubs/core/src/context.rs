@@ -39,7 +39,7 @@ impl fmt::Display for Principal {
 }
 
 /// A role within a tenant, from most to least powerful.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Owns the workspace: everything, including deleting it and transferring ownership.
@@ -210,6 +210,10 @@ impl AuthContext {
     }
 
     /// Succeeds for platform admins and for callers holding at least `role` in `tenant_id`.
+    ///
+    /// A caller with no role in the tenant gets `not_found`, as every hub answers for tenants the
+    /// caller may not see (so ids of other workspaces do not leak); a member whose role is too
+    /// low gets `permission_denied`.
     pub fn require_tenant_role(&self, tenant_id: Uuid, role: Role) -> Result<()> {
         if self.platform_admin {
             return Ok(());
@@ -219,9 +223,11 @@ impl AuthContext {
         }
         match self.tenant {
             Some(scope) if scope.tenant_id == tenant_id && scope.role.includes(role) => Ok(()),
-            _ => Err(Error::permission_denied(format!(
-                "this needs the {role} role in tenant {tenant_id}"
+            Some(scope) if scope.tenant_id == tenant_id => Err(Error::permission_denied(format!(
+                "your role `{}` in this tenant is below the `{role}` this needs",
+                scope.role
             ))),
+            _ => Err(Error::not_found(format!("no tenant `{tenant_id}`"))),
         }
     }
 }
@@ -247,6 +253,13 @@ mod tests {
         assert_eq!(
             admin
                 .require_tenant_role(other, Role::Viewer)
+                .unwrap_err()
+                .code(),
+            "not_found"
+        );
+        assert_eq!(
+            admin
+                .require_tenant_role(tenant, Role::Owner)
                 .unwrap_err()
                 .code(),
             "permission_denied"

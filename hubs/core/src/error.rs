@@ -11,11 +11,20 @@ use serde::{Deserialize, Serialize};
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// One invalid input field and what is wrong with it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FieldViolation {
     /// The request field, as the client named it (e.g. `password`).
     pub field: String,
     /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+/// One reason the state does not allow an operation, e.g. `insufficient_funds`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Precondition {
+    /// Stable, snake_case name a client may branch on.
+    pub code: String,
+    /// What is missing and how to get it.
     pub message: String,
 }
 
@@ -47,6 +56,15 @@ pub enum Error {
     /// The request conflicts with the current state (duplicate, already done).
     #[error("{0}")]
     Conflict(String),
+    /// The current state does not allow the operation (funds, a plan limit, a guard); every
+    /// failed condition is listed, each with its code, so a client can fix them all at once.
+    #[error("{message}")]
+    FailedPrecondition {
+        /// Summary for humans.
+        message: String,
+        /// The conditions that failed.
+        reasons: Vec<Precondition>,
+    },
     /// Too many attempts or a quota is used up; retry after `retry_after_secs` if given.
     #[error("{message}")]
     Throttled {
@@ -115,6 +133,24 @@ impl Error {
         Error::Conflict(message.into())
     }
 
+    /// One failed condition, e.g. `failed_precondition("insufficient_funds", "the wallet holds 3, this needs 5")`.
+    pub fn failed_precondition(code: &str, message: impl Into<String>) -> Self {
+        Error::failed_preconditions(vec![Precondition {
+            code: code.to_owned(),
+            message: message.into(),
+        }])
+    }
+
+    /// Several failed conditions at once (e.g. every guard of a subscription).
+    pub fn failed_preconditions(reasons: Vec<Precondition>) -> Self {
+        let message = reasons
+            .iter()
+            .map(|r| format!("{}: {}", r.code, r.message))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Error::FailedPrecondition { message, reasons }
+    }
+
     /// Too many attempts; retry later.
     pub fn throttled(message: impl Into<String>, retry_after_secs: Option<u64>) -> Self {
         Error::Throttled {
@@ -141,6 +177,7 @@ impl Error {
             Error::PermissionDenied(_) => "permission_denied",
             Error::NotFound(_) => "not_found",
             Error::Conflict(_) => "conflict",
+            Error::FailedPrecondition { .. } => "failed_precondition",
             Error::Throttled { .. } => "resource_exhausted",
             Error::Unavailable(_) => "unavailable",
             Error::Internal(_) => "internal",
@@ -151,6 +188,14 @@ impl Error {
     pub fn fields(&self) -> &[FieldViolation] {
         match self {
             Error::InvalidArgument { fields, .. } => fields,
+            _ => &[],
+        }
+    }
+
+    /// The failed conditions of an [`Error::FailedPrecondition`], empty for other kinds.
+    pub fn reasons(&self) -> &[Precondition] {
+        match self {
+            Error::FailedPrecondition { reasons, .. } => reasons,
             _ => &[],
         }
     }
@@ -178,6 +223,7 @@ impl Error {
             code: self.code().to_owned(),
             message,
             fields: self.fields().to_vec(),
+            reasons: self.reasons().to_vec(),
             reason: self.reason().map(str::to_owned),
             retry_after_secs: match self {
                 Error::Throttled {
@@ -202,6 +248,10 @@ impl Error {
             "permission_denied" => Error::PermissionDenied(body.message),
             "not_found" => Error::NotFound(body.message),
             "conflict" => Error::Conflict(body.message),
+            "failed_precondition" => Error::FailedPrecondition {
+                message: body.message,
+                reasons: body.reasons,
+            },
             "resource_exhausted" => Error::Throttled {
                 message: body.message,
                 retry_after_secs: body.retry_after_secs,
@@ -213,7 +263,7 @@ impl Error {
 }
 
 /// The JSON shape of an error as clients see it: `{code, message, fields?, reason?, retry_after_secs?}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// Stable kind code (see [`Error::code`]).
     pub code: String,
@@ -222,6 +272,9 @@ pub struct ErrorBody {
     /// Invalid fields, for `invalid_argument`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<FieldViolation>,
+    /// Failed conditions, for `failed_precondition`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<Precondition>,
     /// Machine-readable reason, for `unauthenticated`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,

@@ -36,6 +36,7 @@ pub fn to_status(error: &Error) -> Status {
         Error::PermissionDenied(_) => Code::PermissionDenied,
         Error::NotFound(_) => Code::NotFound,
         Error::Conflict(_) => Code::AlreadyExists,
+        Error::FailedPrecondition { .. } => Code::FailedPrecondition,
         Error::Throttled { .. } => Code::ResourceExhausted,
         Error::Unavailable(_) => Code::Unavailable,
         Error::Internal(_) => Code::Internal,
@@ -60,7 +61,11 @@ pub fn from_status(status: &Status) -> Error {
         Code::Unauthenticated => Error::unauthenticated(message),
         Code::PermissionDenied => Error::PermissionDenied(message),
         Code::NotFound => Error::NotFound(message),
-        Code::AlreadyExists | Code::Aborted | Code::FailedPrecondition => Error::Conflict(message),
+        Code::AlreadyExists | Code::Aborted => Error::Conflict(message),
+        Code::FailedPrecondition => Error::FailedPrecondition {
+            message,
+            reasons: Vec::new(),
+        },
         Code::ResourceExhausted => Error::throttled(message, None),
         Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => {
             Error::Unavailable(format!("hub unavailable: {message}"))
@@ -259,6 +264,13 @@ mod tests {
         assert_eq!(back.to_body(), e.to_body());
         let e = Error::invalid("email", "not an email");
         assert_eq!(from_status(&to_status(&e)).fields(), e.fields());
+        let e =
+            Error::failed_precondition("insufficient_funds", "the wallet holds 3, this needs 5");
+        let back = from_status(&to_status(&e));
+        assert_eq!(
+            (back.code(), back.reasons()),
+            ("failed_precondition", e.reasons())
+        );
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub mod events;
 pub mod grpc;
 pub mod http;
 pub mod ids;
+pub mod saga;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod wire;
@@ -30,5 +31,5 @@ pub use wire::pb;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use context::{AuthContext, Principal, Role, TenantScope};
 pub use db::{Backend, Db, DbConfig, HubMigrations};
-pub use error::{Error, FieldViolation, Result};
+pub use error::{Error, ErrorBody, FieldViolation, Precondition, Result};
 pub use events::{Event, EventLog, EventPage, EventScope, NewEvent};

@@ -230,8 +230,8 @@ async fn api_key_routes_create_list_use_and_revoke() {
         .await;
         assert_eq!(
             status,
-            StatusCode::FORBIDDEN,
-            "[{}] other tenant",
+            StatusCode::NOT_FOUND,
+            "[{}] another tenant looks like a missing one",
             hub.label
         );
 

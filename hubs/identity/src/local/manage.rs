@@ -168,10 +168,10 @@ impl LocalIdentity {
             .await?
             .ok_or_else(not_found)?;
         let tenant_id = stored_id(&row.tenant_id)?;
-        // Keys of tenants the caller cannot manage are reported as missing, not as forbidden.
+        // Keys of tenants the caller is not a member of are reported as missing.
         ctx.require_tenant_role(tenant_id, Role::Admin)
             .map_err(|e| match e {
-                Error::PermissionDenied(_) => not_found(),
+                Error::NotFound(_) => not_found(),
                 other => other,
             })?;
         let event = NewEvent::new(

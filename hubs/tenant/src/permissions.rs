@@ -12,6 +12,7 @@
 //! | `manage_installations` | ✓ | ✓ | | |
 //! | `manage_api_keys` | ✓ | ✓ | | |
 //! | `view_billing` | ✓ | ✓ | | |
+//! | `view_audit` (every hub's events of the workspace) | ✓ | ✓ | | |
 //! | `manage_billing` | ✓ | | | |
 //! | `transfer_ownership` | ✓ | | | |
 //! | `delete_tenant` | ✓ | | | |
@@ -50,6 +51,8 @@ pub enum Permission {
     ManageApiKeys,
     /// See the plan, quotas and wallet.
     ViewBilling,
+    /// Read the workspace's audit trail (every hub's events about it).
+    ViewAudit,
     /// Change the plan and payment.
     ManageBilling,
     /// Hand the owner role to another member.
@@ -60,7 +63,7 @@ pub enum Permission {
 
 impl Permission {
     /// Every permission, in matrix order.
-    pub const ALL: [Permission; 13] = [
+    pub const ALL: [Permission; 14] = [
         Permission::ViewTenant,
         Permission::ViewMembers,
         Permission::ViewInstallations,
@@ -71,6 +74,7 @@ impl Permission {
         Permission::ManageInstallations,
         Permission::ManageApiKeys,
         Permission::ViewBilling,
+        Permission::ViewAudit,
         Permission::ManageBilling,
         Permission::TransferOwnership,
         Permission::DeleteTenant,
@@ -89,6 +93,7 @@ impl Permission {
             Permission::ManageInstallations => "manage_installations",
             Permission::ManageApiKeys => "manage_api_keys",
             Permission::ViewBilling => "view_billing",
+            Permission::ViewAudit => "view_audit",
             Permission::ManageBilling => "manage_billing",
             Permission::TransferOwnership => "transfer_ownership",
             Permission::DeleteTenant => "delete_tenant",
@@ -106,7 +111,8 @@ impl Permission {
             Permission::ManageMembers
             | Permission::ManageInstallations
             | Permission::ManageApiKeys
-            | Permission::ViewBilling => Role::Admin,
+            | Permission::ViewBilling
+            | Permission::ViewAudit => Role::Admin,
             Permission::ManageBilling
             | Permission::TransferOwnership
             | Permission::DeleteTenant => Role::Owner,
@@ -122,6 +128,7 @@ impl Permission {
                 | Permission::ViewInstallations
                 | Permission::ViewConversations
                 | Permission::ViewBilling
+                | Permission::ViewAudit
         )
     }
 }

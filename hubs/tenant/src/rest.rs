@@ -45,6 +45,42 @@ struct RestState {
     identity: Arc<dyn IdentityApi>,
 }
 
+/// The OpenAPI description of these routes, for the host's `/v1/openapi.json`.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(
+        create_tenant,
+        list_my_tenants,
+        get_tenant,
+        list_members,
+        add_member,
+        set_role,
+        remove_member,
+        leave,
+        transfer_ownership,
+        create_invitation,
+        list_invitations,
+        revoke_invitation,
+        accept_invitation,
+    ),
+    components(schemas(
+        Tenant,
+        Member,
+        NewTenant,
+        NewInvitation,
+        Invitation,
+        CreatedInvitation,
+        crate::types::InvitationStatus,
+        Role,
+        AddMemberBody,
+        RoleBody,
+        UserBody,
+        TokenBody,
+        nave_hub_core::ErrorBody,
+    ))
+)]
+pub struct TenantApiDoc;
+
 /// The routes above over `api`, authenticating callers with `identity`.
 pub fn router(api: Arc<dyn TenantApi>, identity: Arc<dyn IdentityApi>) -> Router {
     Router::new()
@@ -104,6 +140,8 @@ async fn caller(state: &RestState, headers: &HeaderMap) -> Result<AuthContext> {
     Ok(ctx)
 }
 
+/// Creates a workspace; the caller becomes its owner.
+#[utoipa::path(post, path = "/v1/tenants", tag = "tenants", request_body = NewTenant, responses((status = 201, body = Tenant), (status = 400, description = "`invalid_argument`", body = nave_hub_core::ErrorBody), (status = 401, description = "`unauthenticated`", body = nave_hub_core::ErrorBody), (status = 409, description = "`conflict`", body = nave_hub_core::ErrorBody)))]
 async fn create_tenant(
     State(s): State<RestState>,
     headers: HeaderMap,
@@ -116,6 +154,8 @@ async fn create_tenant(
     ))
 }
 
+/// The caller's workspaces, with their role in each.
+#[utoipa::path(get, path = "/v1/tenants", tag = "tenants", responses((status = 200, body = [Tenant]), (status = 401, description = "`unauthenticated`", body = nave_hub_core::ErrorBody)))]
 async fn list_my_tenants(
     State(s): State<RestState>,
     headers: HeaderMap,
@@ -124,6 +164,8 @@ async fn list_my_tenants(
     Ok(Json(s.api.list_my_tenants(&ctx).await?))
 }
 
+/// One workspace.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}", tag = "tenants", params(("tenant" = String, Path, description = "The tenant's slug or id")), responses((status = 200, body = Tenant), (status = 401, description = "`unauthenticated`", body = nave_hub_core::ErrorBody), (status = 404, description = "`not_found`: no such tenant, or not yours", body = nave_hub_core::ErrorBody)))]
 async fn get_tenant(
     State(s): State<RestState>,
     headers: HeaderMap,
@@ -133,6 +175,8 @@ async fn get_tenant(
     Ok(Json(s.api.get_tenant(&ctx, &tenant).await?))
 }
 
+/// A workspace's members.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/members", tag = "tenants", params(("tenant" = String, Path, description = "The tenant's slug or id")), responses((status = 200, body = [Member]), (status = 401, description = "`unauthenticated`", body = nave_hub_core::ErrorBody), (status = 404, description = "`not_found`: no such tenant, or not yours", body = nave_hub_core::ErrorBody)))]
 async fn list_members(
     State(s): State<RestState>,
     headers: HeaderMap,
@@ -142,12 +186,14 @@ async fn list_members(
     Ok(Json(s.api.list_members(&ctx, &tenant).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct AddMemberBody {
     user_id: Uuid,
     role: Role,
 }
 
+/// Adds a user as a member (`manage_members`; only owners grant `owner`).
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/members", tag = "tenants", params(("tenant" = String, Path, description = "The tenant's slug or id")), request_body = AddMemberBody, responses((status = 201, body = Member), (status = 400, description = "`invalid_argument`", body = nave_hub_core::ErrorBody), (status = 401, description = "`unauthenticated`", body = nave_hub_core::ErrorBody), (status = 403, description = "`permission_denied`", body = nave_hub_core::ErrorBody), (status = 404, description = "`not_found`: no such tenant, or not yours", body = nave_hub_core::ErrorBody), (status = 409, description = "`conflict`", body = nave_hub_core::ErrorBody)))]
 async fn add_member(
     State(s): State<RestState>,
     headers: HeaderMap,
@@ -162,11 +208,13 @@ async fn add_member(
     Ok((StatusCode::CREATED, Json(member)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct RoleBody {
     role: Role,
 }
 
+/// Changes a member's role.
+#[utoipa::path(patch, path = "/v1/tenants/{tenant}/members/{user_id}", tag = "tenants", params(("tenant" = String, Path, description = "The tenant's slug or id"), ("user_id" = Uuid, Path, description = "The member's user id")), request_body = RoleBody, responses((status = 200, body = Member), (status = 401, description = "`unauthenticated`", body = nave_hub_core::ErrorBody), (status = 403, description = "`permission_denied`", body = nave_hub_core::ErrorBody), (status = 404, description = "`not_found`: no such tenant, or not yours", body = nave_hub_core::ErrorBody), (status = 409, description = "`conflict`", body = nave_hub_core::ErrorBody)))]
 async fn set_role(
     State(s): State<RestState>,
     headers: HeaderMap,
@@ -179,6 +227,8 @@ async fn set_role(
     ))
 }
 
+/// Removes a member (never the last owner).
+#[utoipa::path(delete, path = "/v1/tenants/{tenant}/members/{user_id}", tag = "tenants", params(("tenant" = String, Path, description = "The tenant's slug or id"), ("user_id" = Uuid, Path, description = "The member's user id")), responses((status = 204, description = "removed"), (status = 401, description = "`unauthenticated`", body = nave_hub_core::ErrorBody), (status = 403, description = "`permission_denied`", body = nave_hub_core::ErrorBody), (status = 404, description = "`not_found`: no such tenant, or not yours", body = nave_hub_core::ErrorBody), (status = 409, description = "`conflict`", body = nave_hub_core::ErrorBody)))]
 async fn remove_member(
     State(s): State<RestState>,
     headers: HeaderMap,
@@ -189,6 +239,8 @@ async fn remove_member(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The caller leaves the workspace (not its last owner).
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/leave", tag = "tenants", params(("tenant" = String, Path, description = "The tenant's slug or id")), responses((status = 204, description = "left"), (status = 401, description = "`unauthenticated`", body = nave_hub_core::ErrorBody), (status = 404, description = "`not_found`: no such tenant, or not yours", body = nave_hub_core::ErrorBody), (status = 409, description = "`conflict`", body = nave_hub_core::ErrorBody)))]
 async fn leave(
     State(s): State<RestState>,
     headers: HeaderMap,
@@ -199,11 +251,13 @@ async fn leave(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct UserBody {
     user_id: Uuid,
 }
 
+/// Makes another member owner; the caller becomes admin.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/transfer-ownership", tag = "tenants", params(("tenant" = String, Path, description = "The tenant's slug or id")), request_body = UserBody, responses((status = 204, description = "transferred"), (status = 401, description = "`unauthenticated`", body = nave_hub_core::ErrorBody), (status = 403, description = "`permission_denied`", body = nave_hub_core::ErrorBody), (status = 404, description = "`not_found`: no such tenant, or not yours", body = nave_hub_core::ErrorBody)))]
 async fn transfer_ownership(
     State(s): State<RestState>,
     headers: HeaderMap,
@@ -217,6 +271,8 @@ async fn transfer_ownership(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Invites an email address; the token is in this answer only.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/invitations", tag = "tenants", params(("tenant" = String, Path, description = "The tenant's slug or id")), request_body = NewInvitation, responses((status = 201, body = CreatedInvitation), (status = 400, description = "`invalid_argument`", body = nave_hub_core::ErrorBody), (status = 401, description = "`unauthenticated`", body = nave_hub_core::ErrorBody), (status = 403, description = "`permission_denied`", body = nave_hub_core::ErrorBody), (status = 404, description = "`not_found`: no such tenant, or not yours", body = nave_hub_core::ErrorBody)))]
 async fn create_invitation(
     State(s): State<RestState>,
     headers: HeaderMap,
@@ -228,6 +284,8 @@ async fn create_invitation(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
+/// A workspace's invitations, newest first.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/invitations", tag = "tenants", params(("tenant" = String, Path, description = "The tenant's slug or id")), responses((status = 200, body = [Invitation]), (status = 401, description = "`unauthenticated`", body = nave_hub_core::ErrorBody), (status = 403, description = "`permission_denied`", body = nave_hub_core::ErrorBody), (status = 404, description = "`not_found`: no such tenant, or not yours", body = nave_hub_core::ErrorBody)))]
 async fn list_invitations(
     State(s): State<RestState>,
     headers: HeaderMap,
@@ -237,6 +295,8 @@ async fn list_invitations(
     Ok(Json(s.api.list_invitations(&ctx, &tenant).await?))
 }
 
+/// Withdraws a pending invitation.
+#[utoipa::path(delete, path = "/v1/tenants/{tenant}/invitations/{id}", tag = "tenants", params(("tenant" = String, Path, description = "The tenant's slug or id"), ("id" = Uuid, Path, description = "The invitation id")), responses((status = 204, description = "revoked"), (status = 401, description = "`unauthenticated`", body = nave_hub_core::ErrorBody), (status = 403, description = "`permission_denied`", body = nave_hub_core::ErrorBody), (status = 404, description = "`not_found`: no such tenant, or not yours", body = nave_hub_core::ErrorBody)))]
 async fn revoke_invitation(
     State(s): State<RestState>,
     headers: HeaderMap,
@@ -247,11 +307,13 @@ async fn revoke_invitation(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct TokenBody {
     token: String,
 }
 
+/// Accepts an invitation: the caller joins with its role.
+#[utoipa::path(post, path = "/v1/invitations/accept", tag = "tenants", request_body = TokenBody, responses((status = 200, body = Member), (status = 401, description = "`unauthenticated`", body = nave_hub_core::ErrorBody), (status = 404, description = "`not_found`: no such tenant, or not yours", body = nave_hub_core::ErrorBody), (status = 409, description = "`conflict`", body = nave_hub_core::ErrorBody)))]
 async fn accept_invitation(
     State(s): State<RestState>,
     headers: HeaderMap,

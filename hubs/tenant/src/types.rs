@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// A workspace.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Tenant {
     /// Stable id (used in tokens, API keys and other hubs' data).
     pub id: Uuid,
@@ -22,7 +22,7 @@ pub struct Tenant {
 }
 
 /// What [`crate::TenantApi::create_tenant`] needs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NewTenant {
     /// 3–40 characters of `a-z`, `0-9` and `-`, starting with a letter, not ending with `-`.
     pub slug: String,
@@ -31,7 +31,7 @@ pub struct NewTenant {
 }
 
 /// One user's membership of a tenant.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Member {
     /// The tenant.
     pub tenant_id: Uuid,
@@ -45,7 +45,7 @@ pub struct Member {
 }
 
 /// What [`crate::TenantApi::create_invitation`] needs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NewInvitation {
     /// Who is invited; the token is meant to be mailed there.
     pub email: String,
@@ -54,7 +54,7 @@ pub struct NewInvitation {
 }
 
 /// Where an invitation stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum InvitationStatus {
     /// Can still be accepted.
@@ -80,7 +80,7 @@ impl InvitationStatus {
 }
 
 /// An invitation, without its token.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Invitation {
     /// Its id (to revoke it).
     pub id: Uuid,
@@ -103,7 +103,7 @@ pub struct Invitation {
 }
 
 /// A new invitation with its token, which is returned this once and stored only hashed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CreatedInvitation {
     /// The invitation.
     pub invitation: Invitation,

@@ -113,7 +113,7 @@ impl LocalTenant {
         match scope {
             _ if ctx.platform_admin => {}
             EventScope::Tenant(tenant) => {
-                self.authorize(ctx, &tenant.to_string(), Permission::ManageMembers, false)
+                self.authorize(ctx, &tenant.to_string(), Permission::ViewAudit, false)
                     .await?;
             }
             _ => ctx.require_platform_admin()?,

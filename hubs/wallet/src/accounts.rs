@@ -29,3 +29,17 @@ pub fn held(tenant_id: Uuid) -> String {
 pub fn is_tenant(account: &str) -> bool {
     account.starts_with(TENANT_PREFIX)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_tenant_accounts_are_constrained() {
+        let tenant = nave_hub_core::ids::new_id();
+        assert!(is_tenant(&available(tenant)) && is_tenant(&held(tenant)));
+        assert!(![REVENUE, PROMOTIONS, FUNDING].into_iter().any(is_tenant));
+        // Name order is lock order: platform accounts first, then a tenant's available, held.
+        assert!(FUNDING < available(tenant).as_str() && available(tenant) < held(tenant));
+    }
+}

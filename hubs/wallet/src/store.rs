@@ -575,3 +575,34 @@ pub fn is_transient(error: &Error) -> bool {
         None => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settlement_refusals_say_why() {
+        assert_eq!(not_settleable("h", None).code(), "not_found");
+        assert_eq!(
+            not_settleable("h", Some("held")).reasons()[0].code,
+            "hold_expired"
+        );
+        let settled = not_settleable("h", Some("captured"));
+        assert_eq!(settled.reasons()[0].code, "hold_settled");
+        assert!(settled.to_string().contains("already captured"));
+        let short = short("tenant:x:available", true, 3, 5);
+        assert_eq!(short.reasons()[0].code, "insufficient_funds");
+        assert!(
+            short
+                .to_string()
+                .contains("has 3 available and this needs 5")
+        );
+    }
+
+    #[test]
+    fn only_database_conflicts_are_transient() {
+        assert!(!is_transient(&Error::conflict("idempotency key reused")));
+        assert!(!is_transient(&Error::internal_msg("boom")));
+        assert!(!is_transient(&Error::from(sqlx::Error::RowNotFound)));
+    }
+}

@@ -61,7 +61,8 @@ pub struct Credit {
     pub amount: i64,
     /// Where the money comes from.
     pub source: CreditSource,
-    /// Free text shown on the statement (at most 500 characters).
+    /// Free text shown on the statement (at most 500 characters; empty if left out).
+    #[serde(default)]
     pub memo: String,
     /// 1–128 characters chosen by the caller; a retry with the same key and request returns
     /// the first result instead of crediting twice.
@@ -75,7 +76,8 @@ pub struct Debit {
     pub amount: i64,
     /// What is charged, e.g. `message` or `install_fee` (1–64 characters).
     pub reason: String,
-    /// Free text shown on the statement (at most 500 characters).
+    /// Free text shown on the statement (at most 500 characters; empty if left out).
+    #[serde(default)]
     pub memo: String,
     /// 1–128 characters; see [`Credit::idempotency_key`].
     pub idempotency_key: String,

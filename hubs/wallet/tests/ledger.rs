@@ -266,6 +266,15 @@ async fn invalid_requests_name_every_bad_field() {
         );
         let fields: Vec<&str> = err.fields().iter().map(|f| f.field.as_str()).collect();
         assert_eq!(fields, ["amount", "idempotency_key"]);
+        // Amounts beyond 10^12 minor units are refused, so no balance can overflow.
+        let err = assert_err(
+            &hub,
+            hub.api
+                .credit(&system(), tenant, top_up(i64::MAX, "huge"))
+                .await,
+            "invalid_argument",
+        );
+        assert_eq!(err.fields()[0].field, "amount");
 
         let err = assert_err(
             &hub,

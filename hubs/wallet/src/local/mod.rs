@@ -63,6 +63,9 @@ struct Inner {
 /// are rare; the bound keeps a pathological case from spinning.
 const ATTEMPTS: u32 = 5;
 
+/// The largest amount one request may move: 10^12 minor units (ten billion euros). Far above
+/// any real charge, and low enough that no sum of accepted amounts can overflow an `i64`.
+const MAX_AMOUNT: i64 = 1_000_000_000_000;
 /// Longest memo accepted, in characters.
 const MEMO_MAX: usize = 500;
 /// Longest reason accepted, in characters.
@@ -166,6 +169,11 @@ impl Checks {
                 field,
                 format!("must be more than 0 (minor units, e.g. cents), got {amount}"),
             );
+        } else if amount > MAX_AMOUNT {
+            self.fail(
+                field,
+                format!("must be at most {MAX_AMOUNT} minor units, got {amount}"),
+            );
         }
     }
 
@@ -254,6 +262,7 @@ impl WalletApi for LocalWallet {
         self.do_balance(ctx, tenant_id).await
     }
 
+    #[tracing::instrument(skip_all, fields(tenant = %tenant_id, correlation_id = %ctx.correlation_id))]
     async fn credit(
         &self,
         ctx: &AuthContext,
@@ -263,6 +272,7 @@ impl WalletApi for LocalWallet {
         self.do_credit(ctx, tenant_id, request).await
     }
 
+    #[tracing::instrument(skip_all, fields(tenant = %tenant_id, correlation_id = %ctx.correlation_id))]
     async fn debit(
         &self,
         ctx: &AuthContext,
@@ -272,10 +282,12 @@ impl WalletApi for LocalWallet {
         self.do_debit(ctx, tenant_id, request).await
     }
 
+    #[tracing::instrument(skip_all, fields(tenant = %tenant_id, correlation_id = %ctx.correlation_id))]
     async fn hold(&self, ctx: &AuthContext, tenant_id: Uuid, request: NewHold) -> Result<Hold> {
         self.do_hold(ctx, tenant_id, request).await
     }
 
+    #[tracing::instrument(skip_all, fields(hold = %hold_id, correlation_id = %ctx.correlation_id))]
     async fn capture(
         &self,
         ctx: &AuthContext,
@@ -287,6 +299,7 @@ impl WalletApi for LocalWallet {
             .await
     }
 
+    #[tracing::instrument(skip_all, fields(hold = %hold_id, correlation_id = %ctx.correlation_id))]
     async fn release(
         &self,
         ctx: &AuthContext,
@@ -296,6 +309,7 @@ impl WalletApi for LocalWallet {
         self.do_settle(ctx, hold_id, None, idempotency_key).await
     }
 
+    #[tracing::instrument(skip_all, fields(expiring = true, correlation_id = %ctx.correlation_id))]
     async fn expire_holds(&self, ctx: &AuthContext) -> Result<u32> {
         self.do_expire_holds(ctx).await
     }
@@ -326,5 +340,53 @@ impl WalletApi for LocalWallet {
         limit: u32,
     ) -> Result<EventPage> {
         self.do_list_events(ctx, scope, after_seq, limit).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checks_collect_every_bad_field() {
+        let mut checks = Checks::default();
+        checks.amount("amount", MAX_AMOUNT + 1);
+        checks.reason("x".repeat(65).as_str());
+        checks.memo("");
+        checks.key(&"k".repeat(128));
+        let err = checks.done().unwrap_err();
+        let fields: Vec<&str> = err.fields().iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(fields, ["amount", "reason"]);
+        assert!(Checks::default().done().is_ok());
+    }
+
+    #[test]
+    fn request_hashes_tell_requests_apart() {
+        let a = request_hash(&serde_json::json!({ "amount": 1, "memo": "x" }));
+        assert_eq!(
+            a,
+            request_hash(&serde_json::json!({ "memo": "x", "amount": 1 }))
+        );
+        assert_ne!(
+            a,
+            request_hash(&serde_json::json!({ "amount": 2, "memo": "x" }))
+        );
+    }
+
+    #[test]
+    fn only_the_platform_charges() {
+        let tenant = nave_hub_core::ids::new_id();
+        let owner = AuthContext::user(tenant).in_tenant(tenant, Role::Owner);
+        assert_eq!(
+            require_system(&owner, "charge").unwrap_err().code(),
+            "permission_denied"
+        );
+        assert!(require_system(&AuthContext::system(), "charge").is_ok());
+        assert!(may_read(&owner, tenant).is_ok());
+        let agent = AuthContext::user(tenant).in_tenant(tenant, Role::Agent);
+        assert_eq!(
+            may_read(&agent, tenant).unwrap_err().code(),
+            "permission_denied"
+        );
     }
 }

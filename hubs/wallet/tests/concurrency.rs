@@ -195,3 +195,68 @@ async fn a_mixed_concurrent_workload_keeps_every_transaction_balanced() {
         assert_eq!(report.checked_accounts, 8, "[{}]", hub.label);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_retries_of_one_request_charge_once() {
+    for hub in hubs().await {
+        let tenant = funded(&hub, 1_000).await;
+        let tasks = (0..50).map(|_| {
+            let api = hub.api.clone();
+            tokio::spawn(async move { api.debit(&system(), tenant, charge(7, "same-key")).await })
+        });
+        let ids: HashSet<Uuid> = futures::future::join_all(tasks)
+            .await
+            .into_iter()
+            .map(|r| {
+                r.expect("task finished")
+                    .expect("a retry is answered, not refused")
+                    .id
+            })
+            .collect();
+        assert_eq!(
+            ids.len(),
+            1,
+            "[{}] one transaction for 50 retries",
+            hub.label
+        );
+        assert_eq!(balances(&hub, tenant).await, (993, 0), "[{}]", hub.label);
+        assert_consistent(&hub).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_settlements_of_one_hold_settle_it_once() {
+    for hub in hubs().await {
+        let tenant = funded(&hub, 100).await;
+        let hold = hub
+            .api
+            .hold(&system(), tenant, new_hold(60, "h", None))
+            .await
+            .unwrap();
+        let tasks = (0..20).map(|i| {
+            let api = hub.api.clone();
+            tokio::spawn(async move {
+                if i % 2 == 0 {
+                    api.capture(&system(), hold.id, Some(10), format!("c{i}"))
+                        .await
+                } else {
+                    api.release(&system(), hold.id, format!("r{i}")).await
+                }
+            })
+        });
+        let mut settled = Vec::new();
+        for result in futures::future::join_all(tasks).await {
+            match result.expect("task finished") {
+                Ok(t) => settled.push(t),
+                Err(e) => assert_eq!(e.reasons()[0].code, "hold_settled", "[{}]", hub.label),
+            }
+        }
+        assert_eq!(settled.len(), 1, "[{}] settled once", hub.label);
+        let expected = match settled[0].kind {
+            TransactionKind::Capture => (90, 0),
+            _ => (100, 0),
+        };
+        assert_eq!(balances(&hub, tenant).await, expected, "[{}]", hub.label);
+        assert_consistent(&hub).await;
+    }
+}

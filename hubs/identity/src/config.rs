@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use crate::seal::SealKey;
+
 /// Settings of the identity hub.
 #[derive(Debug, Clone)]
 pub struct IdentityConfig {
@@ -22,6 +24,10 @@ pub struct IdentityConfig {
     pub totp_issuer: String,
     /// Argon2id cost; keep the default outside tests.
     pub password_cost: PasswordCost,
+    /// Key that seals the private signing keys in the hub's database (the host passes its
+    /// master secret key). `None` stores them unsealed and warns at open; keep the same key
+    /// across restarts, since keys sealed with another one do not open.
+    pub signing_key_seal: Option<SealKey>,
 }
 
 impl Default for IdentityConfig {
@@ -35,6 +41,7 @@ impl Default for IdentityConfig {
             throttle: ThrottlePolicy::default(),
             totp_issuer: "nave".into(),
             password_cost: PasswordCost::Default,
+            signing_key_seal: None,
         }
     }
 }

@@ -34,6 +34,7 @@ pub mod grpc;
 mod local;
 mod password;
 pub mod rest;
+mod seal;
 mod secrets;
 mod store;
 mod tokens;
@@ -45,6 +46,7 @@ pub use config::{IdentityConfig, PasswordCost, ThrottlePolicy};
 pub use local::LocalIdentity;
 pub use password::MIN_PASSWORD_CHARS;
 pub use rest::{Memberships, NoMemberships};
+pub use seal::SealKey;
 pub use tokens::{Claims, LEEWAY};
 pub use types::{
     AccessClaims, ApiKey, BootstrappedAdmin, CreatedApiKey, Jwk, Jwks, LogIn, MfaEnrollment,

@@ -7,6 +7,9 @@
 //!
 //! On rotation the old key stops signing but keeps verifying, and stays in the JWKS, until every
 //! token it signed has expired (`access_ttl` + leeway after retirement); nobody is logged out.
+//!
+//! Private keys are sealed in the database when the hub has a seal key (see [`crate::seal`]);
+//! only the signing key is opened, when the ring is loaded.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -25,6 +28,7 @@ use nave_hub_core::{Clock, Error, Result};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::seal::{KeySealer, Stored};
 use crate::store::{IdentityStore, KeyRow};
 use crate::types::{AccessClaims, Jwk, Jwks};
 
@@ -89,6 +93,8 @@ pub struct TokenService {
     issuer: String,
     audience: String,
     access_ttl: Duration,
+    /// Seals new private keys and opens the signing one.
+    sealer: KeySealer,
     ring: RwLock<KeyRing>,
 }
 
@@ -105,14 +111,15 @@ fn poisoned<T>(_: T) -> Error {
     Error::internal_msg("signing key ring lock poisoned")
 }
 
-fn new_key_row(now_ms: i64) -> Result<KeyRow> {
+fn new_key_row(now_ms: i64, sealer: &KeySealer) -> Result<KeyRow> {
     let signing = SigningKey::from_bytes(&rand::random::<[u8; 32]>());
     let der = signing
         .to_pkcs8_der()
         .map_err(|e| Error::internal_msg(format!("encode signing key: {e}")))?;
+    let kid = new_id().simple().to_string();
     Ok(KeyRow {
-        kid: new_id().simple().to_string(),
-        private_key_der: der.as_bytes().to_vec(),
+        private_key_der: sealer.seal(&kid, der.as_bytes())?,
+        kid,
         public_key: signing.verifying_key().to_bytes().to_vec(),
         created_at_ms: now_ms,
         retired_at_ms: None,
@@ -146,28 +153,61 @@ fn rejected(kind: &ErrorKind) -> Error {
 
 impl TokenService {
     /// A service over the store's keys; creates the first key if there is none.
+    ///
+    /// Fails when the signing key is sealed and does not open with `sealer`'s key. With a seal
+    /// key, keys stored plain (before sealing was configured) are sealed now.
     pub async fn start(
         store: IdentityStore,
         clock: Arc<dyn Clock>,
         issuer: String,
         audience: String,
         access_ttl: Duration,
+        sealer: KeySealer,
     ) -> Result<Self> {
+        if !sealer.is_sealing() {
+            tracing::warn!(
+                "identity hub: no signing_key_seal configured; private signing keys are stored \
+                 unsealed in its database"
+            );
+        }
         let service = Self {
             store,
             clock,
             issuer,
             audience,
             access_ttl,
+            sealer,
             ring: RwLock::new(KeyRing::default()),
         };
+        // Load first, so a wrong seal key fails before anything is sealed with it.
         service.reload().await?;
+        service.seal_plain_keys().await?;
         if service.ring.read().map_err(poisoned)?.signer.is_none() {
-            let row = new_key_row(service.clock.now_ms())?;
+            let row = new_key_row(service.clock.now_ms(), &service.sealer)?;
             service.store.add_signing_key(&row, None).await?;
             service.reload().await?;
         }
         Ok(service)
+    }
+
+    /// Seals every private key still stored plain, when there is a seal key.
+    async fn seal_plain_keys(&self) -> Result<()> {
+        if !self.sealer.is_sealing() {
+            return Ok(());
+        }
+        let mut sealed = 0;
+        for (kid, stored) in self.store.all_private_keys().await? {
+            if KeySealer::kind(&kid, &stored)? == Stored::Plain {
+                let new = self.sealer.seal(&kid, &stored)?;
+                if self.store.replace_private_key(&kid, &stored, &new).await? {
+                    sealed += 1;
+                }
+            }
+        }
+        if sealed > 0 {
+            tracing::info!(sealed, "identity hub: sealed signing keys stored unsealed");
+        }
+        Ok(())
     }
 
     /// Keys retired before this instant verify nothing any more.
@@ -184,10 +224,8 @@ impl TokenService {
         for row in &rows {
             let jwk = jwk_of(row);
             if row.retired_at_ms.is_none() && ring.signer.is_none() {
-                ring.signer = Some((
-                    row.kid.clone(),
-                    EncodingKey::from_ed_der(&row.private_key_der),
-                ));
+                let der = self.sealer.open(&row.kid, &row.private_key_der)?;
+                ring.signer = Some((row.kid.clone(), EncodingKey::from_ed_der(&der)));
             }
             let key = DecodingKey::from_ed_components(&jwk.x).map_err(Error::internal)?;
             ring.order.push(row.kid.clone());
@@ -214,7 +252,7 @@ impl TokenService {
 
     /// Starts signing with a new key; the event records the rotation.
     pub async fn rotate(&self, event: &EventRecord) -> Result<Jwk> {
-        let row = new_key_row(self.clock.now_ms())?;
+        let row = new_key_row(self.clock.now_ms(), &self.sealer)?;
         self.store.add_signing_key(&row, Some(event)).await?;
         self.reload().await?;
         Ok(jwk_of(&row))

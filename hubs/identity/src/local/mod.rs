@@ -22,6 +22,7 @@ use uuid::Uuid;
 use crate::api::IdentityApi;
 use crate::config::IdentityConfig;
 use crate::password::{PasswordHashing, check_new_password};
+use crate::seal::KeySealer;
 use crate::store::{IdentityStore, UserRow};
 use crate::tokens::TokenService;
 use crate::types::{
@@ -49,6 +50,9 @@ struct Inner {
 
 impl LocalIdentity {
     /// Opens the hub: connects to its database, runs migrations and makes sure a signing key exists.
+    ///
+    /// With [`IdentityConfig::signing_key_seal`] set, private signing keys stored unsealed are
+    /// sealed now; opening fails if the signing key was sealed with another seal key.
     pub async fn open(
         db: &DbConfig,
         config: IdentityConfig,
@@ -61,6 +65,7 @@ impl LocalIdentity {
             config.issuer.clone(),
             config.audience.clone(),
             config.access_ttl,
+            KeySealer::new(config.signing_key_seal.as_ref()),
         )
         .await?;
         let passwords = PasswordHashing::new(config.password_cost)?;

@@ -10,7 +10,8 @@ use super::IdentityStore;
 pub struct KeyRow {
     /// Key id, sent as the token header's `kid`.
     pub kid: String,
-    /// Ed25519 private key, PKCS#8 DER.
+    /// Ed25519 private key as stored: sealed (see `crate::seal`), or plain PKCS#8 DER in rows
+    /// written without a seal key. The column keeps its old name; the first byte tells which.
     pub private_key_der: Vec<u8>,
     /// Ed25519 public key, 32 bytes.
     pub public_key: Vec<u8>,
@@ -58,5 +59,31 @@ impl IdentityStore {
         .bind(cutoff_ms)
         .fetch_all(pool)
         .await)?)
+    }
+
+    /// Every signing key's kid and stored private key, retired ones included.
+    pub async fn all_private_keys(&self) -> Result<Vec<(String, Vec<u8>)>> {
+        Ok(
+            on_db!(self.db(), pool => sqlx::query_as::<_, (String, Vec<u8>)>(
+            "SELECT kid, private_key_der FROM signing_keys ORDER BY created_at_ms, kid",
+        )
+        .fetch_all(pool)
+        .await)?,
+        )
+    }
+
+    /// Replaces the stored private key of `kid` if it still holds `old` (another replica may
+    /// have re-sealed it meanwhile); returns whether it did.
+    pub async fn replace_private_key(&self, kid: &str, old: &[u8], new: &[u8]) -> Result<bool> {
+        let done = on_db!(self.db(), pool => sqlx::query(
+            "UPDATE signing_keys SET private_key_der = $1 WHERE kid = $2 AND private_key_der = $3",
+        )
+        .bind(new)
+        .bind(kid)
+        .bind(old)
+        .execute(pool)
+        .await?
+        .rows_affected());
+        Ok(done == 1)
     }
 }

@@ -1,0 +1,213 @@
+//! The billing hub's tables, behind one [`BillingStore`] over [`Db`].
+//!
+//! Every query is written once for both backends and run through [`nave_hub_core::on_db!`] (see
+//! `nave_hub_core::db` for why).
+//!
+//! - An import is one transaction that first bumps `billing_state.revision` (locking the row on
+//!   PostgreSQL, taking SQLite's write lock), so imports are serialized and a failed one changes
+//!   nothing.
+//! - Counting is a single conditional `UPDATE ... WHERE used <= limit - amount`: the database,
+//!   not this process, decides whether a request fits, so concurrent callers can never overshoot
+//!   a limit (PostgreSQL re-checks the condition on the latest row version after waiting for the
+//!   row lock; SQLite runs one writer at a time).
+
+use nave_hub_core::db::HubMigrations;
+use nave_hub_core::events::{AppendEvent, EventRecord};
+use nave_hub_core::{Db, DbConfig, Result, on_db};
+
+static SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+/// The billing hub's migrations for both backends.
+pub const MIGRATIONS: HubMigrations = HubMigrations {
+    sqlite: &SQLITE,
+    postgres: &POSTGRES,
+};
+
+/// A row of `plans`.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PlanRow {
+    pub code: String,
+    pub name: String,
+    pub messages_per_period: Option<i64>,
+    pub installations: Option<i64>,
+    /// JSON: `"all"` or a list of app names.
+    pub apps: String,
+}
+
+/// A row of `tenant_plans`.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TenantPlanRow {
+    pub tenant_id: String,
+    pub plan_code: String,
+    pub anchor_day: i64,
+}
+
+/// A tenant's plan row joined with its plan.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TenantPlanJoin {
+    pub anchor_day: i64,
+    #[sqlx(flatten)]
+    pub plan: PlanRow,
+}
+
+/// Where a usage counter lives: tenant, metric and period (0 for gauges that carry over).
+#[derive(Debug, Clone, Copy)]
+pub struct CounterKey<'a> {
+    pub tenant_id: &'a str,
+    pub metric: &'a str,
+    pub period_start_ms: i64,
+}
+
+const PLAN_COLS: &str = "code, name, messages_per_period, installations, apps";
+
+/// Typed access to the billing tables.
+#[derive(Debug, Clone)]
+pub struct BillingStore {
+    /// The hub's own database.
+    db: Db,
+}
+
+impl BillingStore {
+    /// Connects to the hub's database and migrates it.
+    pub async fn open(config: &DbConfig) -> Result<Self> {
+        Ok(Self {
+            db: Db::connect(config, MIGRATIONS).await?,
+        })
+    }
+
+    /// The underlying database (for the event log).
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Replaces every plan and tenant plan and appends `event`, all in one transaction, unless
+    /// the snapshot in force already has `digest`. Returns whether anything changed.
+    pub async fn import(
+        &self,
+        digest: &str,
+        plans: &[PlanRow],
+        tenants: &[TenantPlanRow],
+        now_ms: i64,
+        event: &EventRecord,
+    ) -> Result<bool> {
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("UPDATE billing_state SET revision = revision + 1 WHERE id = 1")
+                .execute(&mut *tx)
+                .await?;
+            let current: Option<String> =
+                sqlx::query_scalar("SELECT digest FROM billing_state WHERE id = 1")
+                    .fetch_one(&mut *tx)
+                    .await?;
+            if current.as_deref() == Some(digest) {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            sqlx::query("DELETE FROM tenant_plans").execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM plans").execute(&mut *tx).await?;
+            for plan in plans {
+                sqlx::query(&format!("INSERT INTO plans ({PLAN_COLS}) VALUES ($1, $2, $3, $4, $5)"))
+                    .bind(&plan.code)
+                    .bind(&plan.name)
+                    .bind(plan.messages_per_period)
+                    .bind(plan.installations)
+                    .bind(&plan.apps)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            for tenant in tenants {
+                sqlx::query(
+                    "INSERT INTO tenant_plans (tenant_id, plan_code, anchor_day) VALUES ($1, $2, $3)",
+                )
+                .bind(&tenant.tenant_id)
+                .bind(&tenant.plan_code)
+                .bind(tenant.anchor_day)
+                .execute(&mut *tx)
+                .await?;
+            }
+            sqlx::query("UPDATE billing_state SET digest = $1, imported_at_ms = $2 WHERE id = 1")
+                .bind(digest)
+                .bind(now_ms)
+                .execute(&mut *tx)
+                .await?;
+            tx.append_event(event).await?;
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
+    /// Every plan, by code.
+    pub async fn plans(&self) -> Result<Vec<PlanRow>> {
+        let sql = format!("SELECT {PLAN_COLS} FROM plans ORDER BY code");
+        Ok(on_db!(&self.db, pool => sqlx::query_as::<_, PlanRow>(&sql).fetch_all(pool).await)?)
+    }
+
+    /// A tenant's anchor day and plan, if it has one.
+    pub async fn tenant_plan(&self, tenant_id: &str) -> Result<Option<TenantPlanJoin>> {
+        let sql = "SELECT t.anchor_day, p.code, p.name, p.messages_per_period, p.installations, \
+                   p.apps FROM tenant_plans t JOIN plans p ON p.code = t.plan_code \
+                   WHERE t.tenant_id = $1";
+        Ok(
+            on_db!(&self.db, pool => sqlx::query_as::<_, TenantPlanJoin>(sql)
+                .bind(tenant_id).fetch_optional(pool).await)?,
+        )
+    }
+
+    /// A counter's value (0 if it was never counted).
+    pub async fn used(&self, key: CounterKey<'_>) -> Result<i64> {
+        let sql = "SELECT used FROM usage_counters \
+                   WHERE tenant_id = $1 AND metric = $2 AND period_start_ms = $3";
+        let used: Option<i64> = on_db!(&self.db, pool => sqlx::query_scalar(sql)
+            .bind(key.tenant_id).bind(key.metric).bind(key.period_start_ms)
+            .fetch_optional(pool).await)?;
+        Ok(used.unwrap_or(0))
+    }
+
+    /// Adds `amount` to a counter if the result stays within `limit` (`None`: no limit), in one
+    /// conditional statement. Returns the new value, or `None` (and counts nothing) if it would
+    /// not fit.
+    pub async fn count(
+        &self,
+        key: CounterKey<'_>,
+        amount: i64,
+        limit: Option<i64>,
+    ) -> Result<Option<i64>> {
+        let create = "INSERT INTO usage_counters (tenant_id, metric, period_start_ms, used) \
+                      VALUES ($1, $2, $3, 0) \
+                      ON CONFLICT (tenant_id, metric, period_start_ms) DO NOTHING";
+        let add = "UPDATE usage_counters SET used = used + $4 \
+                   WHERE tenant_id = $1 AND metric = $2 AND period_start_ms = $3 \
+                   AND ($5 IS NULL OR used <= $5 - $4) RETURNING used";
+        Ok(on_db!(&self.db, pool => {
+            sqlx::query(create)
+                .bind(key.tenant_id).bind(key.metric).bind(key.period_start_ms)
+                .execute(pool).await?;
+            sqlx::query_scalar::<_, i64>(add)
+                .bind(key.tenant_id).bind(key.metric).bind(key.period_start_ms)
+                .bind(amount).bind(limit)
+                .fetch_optional(pool).await
+        })?)
+    }
+
+    /// Takes `amount` off a counter, stopping at 0, in one statement. Returns the new value.
+    pub async fn release(&self, key: CounterKey<'_>, amount: i64) -> Result<i64> {
+        let sql = "UPDATE usage_counters SET used = CASE WHEN used > $4 THEN used - $4 ELSE 0 END \
+                   WHERE tenant_id = $1 AND metric = $2 AND period_start_ms = $3 RETURNING used";
+        let used: Option<i64> = on_db!(&self.db, pool => sqlx::query_scalar(sql)
+            .bind(key.tenant_id).bind(key.metric).bind(key.period_start_ms).bind(amount)
+            .fetch_optional(pool).await)?;
+        Ok(used.unwrap_or(0))
+    }
+
+    /// Sets a counter to `used`. Returns the new value.
+    pub async fn set(&self, key: CounterKey<'_>, used: i64) -> Result<i64> {
+        let sql = "INSERT INTO usage_counters (tenant_id, metric, period_start_ms, used) \
+                   VALUES ($1, $2, $3, $4) \
+                   ON CONFLICT (tenant_id, metric, period_start_ms) \
+                   DO UPDATE SET used = excluded.used RETURNING used";
+        Ok(on_db!(&self.db, pool => sqlx::query_scalar::<_, i64>(sql)
+            .bind(key.tenant_id).bind(key.metric).bind(key.period_start_ms).bind(used)
+            .fetch_one(pool).await)?)
+    }
+}

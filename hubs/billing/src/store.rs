@@ -164,9 +164,9 @@ impl BillingStore {
         Ok(used.unwrap_or(0))
     }
 
-    /// Adds `amount` to a counter if the result stays within `limit` (`None`: no limit), in one
-    /// conditional statement. Returns the new value, or `None` (and counts nothing) if it would
-    /// not fit.
+    /// Adds `amount` to a counter if the result stays within `limit` (`None`: only the column's
+    /// range, so an unlimited counter can never overflow), in one conditional statement. Returns
+    /// the new value, or `None` (and counts nothing) if it would not fit.
     pub async fn count(
         &self,
         key: CounterKey<'_>,
@@ -178,14 +178,14 @@ impl BillingStore {
                       ON CONFLICT (tenant_id, metric, period_start_ms) DO NOTHING";
         let add = "UPDATE usage_counters SET used = used + $4 \
                    WHERE tenant_id = $1 AND metric = $2 AND period_start_ms = $3 \
-                   AND ($5 IS NULL OR used <= $5 - $4) RETURNING used";
+                   AND used <= $5 - $4 RETURNING used";
         Ok(on_db!(&self.db, pool => {
             sqlx::query(create)
                 .bind(key.tenant_id).bind(key.metric).bind(key.period_start_ms)
                 .execute(pool).await?;
             sqlx::query_scalar::<_, i64>(add)
                 .bind(key.tenant_id).bind(key.metric).bind(key.period_start_ms)
-                .bind(amount).bind(limit)
+                .bind(amount).bind(limit.unwrap_or(i64::MAX))
                 .fetch_optional(pool).await
         })?)
     }

@@ -318,6 +318,15 @@ async fn unlimited_entitlements_never_refuse() {
             .check_and_count(&system(), t, Metric::Messages, 1_000)
             .await
             .unwrap();
+        // Even unlimited counters stop at the column's range instead of failing inside.
+        let err = assert_err(
+            &hub,
+            hub.api
+                .check_and_count(&system(), t, Metric::Messages, i64::MAX as u64 / 2 + 10)
+                .await,
+            "failed_precondition",
+        );
+        assert_eq!(reasons(&err), ["quota_exceeded"], "[{}]", hub.label);
         hub.api
             .set_usage(&system(), t, Metric::Installations, 10_000)
             .await

@@ -179,3 +179,52 @@ pub fn billing_from_pb(b: pb::TenantBillingInfo) -> Result<TenantBilling> {
             .collect::<Result<_>>()?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unreadable_snapshot_fields_are_all_reported() {
+        let good = pb::Plan {
+            code: "pro".into(),
+            name: "Pro".into(),
+            entitlements: Some(pb::Entitlements {
+                messages_per_period: None,
+                installations: Some(3),
+                all_apps: true,
+                apps: Vec::new(),
+            }),
+        };
+        let broken = pb::Snapshot {
+            plans: vec![
+                good.clone(),
+                pb::Plan {
+                    entitlements: None,
+                    ..good.clone()
+                },
+            ],
+            tenants: vec![pb::TenantPlan {
+                tenant_id: "not-a-uuid".into(),
+                plan: "pro".into(),
+                period_anchor_day: 300,
+            }],
+        };
+        let err = snapshot_from_pb(broken).unwrap_err();
+        let fields: Vec<_> = err.fields().iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(fields, ["plans[1].entitlements", "tenants[0].tenant_id"]);
+
+        let snapshot = Snapshot {
+            plans: vec![plan_from_pb(good).unwrap()],
+            tenants: vec![TenantPlan {
+                tenant_id: nave_hub_core::ids::new_id(),
+                plan: "pro".into(),
+                period_anchor_day: 15,
+            }],
+        };
+        assert_eq!(
+            snapshot_from_pb(snapshot_to_pb(snapshot.clone())).unwrap(),
+            snapshot
+        );
+    }
+}

@@ -112,12 +112,15 @@ impl LocalBilling {
             Some(used) => Ok(billed.usage(metric, used)),
             None => {
                 let used = self.store().used(key).await?;
+                let of = match limit {
+                    Some(limit) => format!("{used} of {limit} used"),
+                    None => format!("{used} used, the most a counter holds"),
+                };
                 Err(Error::failed_precondition(
                     "quota_exceeded",
                     format!(
-                        "{metric}: {used} of {limit} used (plan `{code}`), {n} more would exceed \
-                         the limit; the period ends {end}",
-                        limit = limit.unwrap_or_default(),
+                        "{metric}: {of} (plan `{code}`), {n} more would exceed the limit; \
+                         the period ends {end}",
                         code = billed.plan.code,
                         end = rfc3339(billed.period.end),
                     ),

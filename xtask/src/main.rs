@@ -215,6 +215,7 @@ fn run(extra: &[String]) -> anyhow::Result<()> {
     status(&mut command)
 }
 
+/// Runs the host's benches (`extra` goes to that `cargo bench`), then the hubs' bench.
 fn bench(extra: &[String]) -> anyhow::Result<()> {
     let spokes = build_plugins()?;
     let mut command = cargo();
@@ -222,5 +223,7 @@ fn bench(extra: &[String]) -> anyhow::Result<()> {
         .args(["bench", "-p", "nave-tests"])
         .env("NAVE_SPOKES_DIR", &spokes)
         .args(extra);
-    status(&mut command)
+    status(&mut command)?;
+    // Hub calls (login, token verification, gRPC round trips) need no spokes.
+    status(cargo().args(["bench", "-p", "nave-identity", "--bench", "hubs"]))
 }

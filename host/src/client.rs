@@ -15,7 +15,22 @@ pub struct AdminClient {
 }
 
 impl AdminClient {
-    /// A client for `base` (e.g. `http://127.0.0.1:8080`) with the operator token.
+    /// Signs in with an email and password and returns a client with the access token.
+    pub async fn log_in(base: &str, email: &str, password: &str) -> anyhow::Result<AdminClient> {
+        let anonymous = AdminClient::new(base, "")?;
+        let body =
+            serde_json::to_vec(&serde_json::json!({ "email": email, "password": password }))?;
+        let tokens = anonymous
+            .json(Method::POST, "/v1/auth/login", "application/json", body)
+            .await
+            .context("signing in")?;
+        let token = tokens["access_token"]
+            .as_str()
+            .context("the login answer has no access_token")?;
+        AdminClient::new(base, token)
+    }
+
+    /// A client for `base` (e.g. `http://127.0.0.1:8080`) with an access token or API key.
     pub fn new(base: &str, token: &str) -> anyhow::Result<AdminClient> {
         let base: Uri = base
             .parse()
@@ -49,16 +64,18 @@ impl AdminClient {
         let (mut sender, connection) =
             hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
         tokio::spawn(connection);
-        let request = Request::builder()
+        let mut request = Request::builder()
             .method(method)
             .uri(path)
             .header(http::header::HOST, authority.as_str())
-            .header(
+            .header(http::header::CONTENT_TYPE, content_type);
+        if !self.token.is_empty() {
+            request = request.header(
                 http::header::AUTHORIZATION,
                 format!("Bearer {}", self.token),
-            )
-            .header(http::header::CONTENT_TYPE, content_type)
-            .body(Full::new(Bytes::from(body)))?;
+            );
+        }
+        let request = request.body(Full::new(Bytes::from(body)))?;
         let response = sender.send_request(request).await?;
         let status = response.status();
         let body = response.into_body().collect().await?.to_bytes();

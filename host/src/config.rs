@@ -3,8 +3,11 @@
 //! Precedence, highest first: command-line flag, environment variable, config file, default.
 //! Nothing else in the host reads the environment.
 
+use std::collections::BTreeMap;
+use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 use std::time::Duration;
 
 use clap::Args;
@@ -26,9 +29,6 @@ pub struct ServeArgs {
     /// Folder for the database, compiled-code cache and generated keys [default: ./.nave].
     #[arg(long, env = "NAVE_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Bearer token for the /v1 routes; generated and stored in the data folder when unset.
-    #[arg(long, env = "NAVE_OPERATOR_TOKEN", hide_env_values = true)]
-    pub operator_token: Option<String>,
     /// Base64 of the 32-byte key that seals secrets at rest; generated when unset.
     #[arg(long, env = "NAVE_SECRET_KEY", hide_env_values = true)]
     pub secret_key: Option<String>,
@@ -51,12 +51,115 @@ pub struct ServeArgs {
     /// Spoke calls running at once; also the size of the instance pool [default: 128].
     #[arg(long, env = "NAVE_MAX_CONCURRENT_CALLS")]
     pub max_concurrent_calls: Option<u32>,
+    /// Hubs this process runs, comma-separated [default: identity,tenant,user].
+    #[arg(long, env = "NAVE_HUBS", value_delimiter = ',')]
+    pub hubs: Option<Vec<HubName>>,
+    /// Where a hub this process does not run serves gRPC, as HUB=URL (repeatable),
+    /// e.g. `identity=http://10.0.0.5:50051`.
+    #[arg(long = "hub-url", env = "NAVE_HUB_URLS", value_delimiter = ',', value_parser = parse_hub_pair::<String>)]
+    pub hub_urls: Vec<(HubName, String)>,
+    /// A PostgreSQL database of a hub this process runs, as HUB=URL (repeatable); hubs without
+    /// one use `<data dir>/<hub>.db` (SQLite).
+    #[arg(long = "hub-database", env = "NAVE_HUB_DATABASES", value_delimiter = ',', value_parser = parse_hub_pair::<String>, hide_env_values = true)]
+    pub hub_databases: Vec<(HubName, String)>,
+    /// Serve a local hub's gRPC API on an address, as HUB=ADDR (repeatable), e.g.
+    /// `identity=0.0.0.0:50051` (default ports: identity 50051, user 50052, tenant 50053).
+    #[arg(long = "grpc-listen", env = "NAVE_GRPC_LISTEN", value_delimiter = ',', value_parser = parse_hub_pair::<SocketAddr>)]
+    pub grpc_listen: Vec<(HubName, SocketAddr)>,
+    /// Shared secret of the hubs' gRPC calls (≥ 16 characters); needed with --hub-url or --grpc-listen.
+    #[arg(long, env = "NAVE_SERVICE_TOKEN", hide_env_values = true)]
+    pub service_token: Option<String>,
+    /// Email of the platform admin created on first start [default: admin@nave.localhost].
+    #[arg(long, env = "NAVE_ADMIN_EMAIL")]
+    pub admin_email: Option<String>,
+    /// Password of that admin; generated and printed once when unset.
+    #[arg(long, env = "NAVE_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+    /// Whether anyone may sign up [default: true]; otherwise users join through the admin.
+    #[arg(long, env = "NAVE_ALLOW_SIGNUP")]
+    pub allow_signup: Option<bool>,
     /// Log format: `text` or `json` [default: text].
     #[arg(long, env = "NAVE_LOG_FORMAT")]
     pub log_format: Option<LogFormat>,
     /// Which log lines to write, as a tracing filter, e.g. `info,nave=debug` [default: info].
     #[arg(long, env = "NAVE_LOG")]
     pub log: Option<String>,
+}
+
+/// A hub the host can run in-process or reach over gRPC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HubName {
+    /// Accounts, sessions, tokens, API keys.
+    Identity,
+    /// Workspaces, members, roles.
+    Tenant,
+    /// Profiles, preferences, contacts.
+    User,
+}
+
+impl HubName {
+    /// Every hub this host knows.
+    pub const ALL: [HubName; 3] = [HubName::Identity, HubName::Tenant, HubName::User];
+
+    /// The hub's name (`identity`, ...), also its SQLite file name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HubName::Identity => "identity",
+            HubName::Tenant => "tenant",
+            HubName::User => "user",
+        }
+    }
+
+    /// The hub's default gRPC port.
+    pub fn default_grpc_port(self) -> u16 {
+        match self {
+            HubName::Identity => 50051,
+            HubName::User => 50052,
+            HubName::Tenant => 50053,
+        }
+    }
+}
+
+impl fmt::Display for HubName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for HubName {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        HubName::ALL
+            .into_iter()
+            .find(|h| h.as_str() == s.trim())
+            .ok_or_else(|| format!("unknown hub `{s}`; the hubs are identity, tenant and user"))
+    }
+}
+
+impl clap::ValueEnum for HubName {
+    fn value_variants<'a>() -> &'a [Self] {
+        &HubName::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.as_str()))
+    }
+}
+
+fn parse_hub_pair<T: FromStr>(text: &str) -> Result<(HubName, T), String>
+where
+    T::Err: fmt::Display,
+{
+    let (hub, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{text}` is not HUB=VALUE (e.g. identity=...)"))?;
+    let value = value
+        .trim()
+        .parse()
+        .map_err(|e| format!("`{value}`: {e}"))?;
+    Ok((hub.parse()?, value))
 }
 
 /// How log lines are written.
@@ -76,7 +179,6 @@ pub enum LogFormat {
 struct FileConfig {
     listen: Option<SocketAddr>,
     data_dir: Option<PathBuf>,
-    operator_token: Option<String>,
     secret_key: Option<String>,
     #[serde(default)]
     allow_private_egress: Vec<IpNet>,
@@ -86,8 +188,49 @@ struct FileConfig {
     max_concurrent_calls: Option<u32>,
     log_format: Option<LogFormat>,
     log: Option<String>,
+    hubs: Option<Vec<HubName>>,
+    #[serde(default)]
+    hub_urls: BTreeMap<HubName, String>,
+    #[serde(default)]
+    hub_databases: BTreeMap<HubName, String>,
+    #[serde(default)]
+    grpc_listen: BTreeMap<HubName, SocketAddr>,
+    service_token: Option<String>,
+    admin_email: Option<String>,
+    admin_password: Option<String>,
+    allow_signup: Option<bool>,
     #[serde(default)]
     limits: Limits,
+}
+
+/// Where the hubs run and how the platform admin is created.
+#[derive(Debug, Clone)]
+pub struct HubsConfig {
+    /// Hubs run in this process.
+    pub local: Vec<HubName>,
+    /// gRPC URLs of the hubs run elsewhere.
+    pub remote: BTreeMap<HubName, String>,
+    /// PostgreSQL URLs of local hubs; the others use SQLite in the data folder.
+    pub databases: BTreeMap<HubName, String>,
+    /// Addresses where local hubs serve gRPC.
+    pub grpc_listen: BTreeMap<HubName, SocketAddr>,
+    /// Shared secret of gRPC calls between hubs.
+    pub service_token: Option<String>,
+    /// Email of the bootstrap platform admin.
+    pub admin_email: String,
+    /// Its password; generated (and printed once) when `None`.
+    pub admin_password: Option<String>,
+    /// Whether anyone may sign up.
+    pub allow_signup: bool,
+    /// Cheapest argon2id parameters; only tests set this (no flag exposes it).
+    pub insecure_fast_password_hashing: bool,
+}
+
+impl HubsConfig {
+    /// Whether `hub` runs in this process.
+    pub fn is_local(&self, hub: HubName) -> bool {
+        self.local.contains(&hub)
+    }
 }
 
 /// Size and time limits on what clients and spokes may send or take.
@@ -140,8 +283,6 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Where the database, cache and generated keys live.
     pub data_dir: PathBuf,
-    /// The bearer token of the /v1 routes; `None` makes the host generate one.
-    pub operator_token: Option<String>,
     /// The key sealing secrets at rest, base64; `None` makes the host generate one.
     pub secret_key: Option<String>,
     /// Private ranges spokes may reach despite the default refusal.
@@ -158,6 +299,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// The tracing filter of log lines.
     pub log: String,
+    /// Where the hubs run.
+    pub hubs: HubsConfig,
     /// Size and time limits.
     pub limits: Limits,
 }
@@ -209,7 +352,6 @@ impl Config {
                 .data_dir
                 .or(file.data_dir)
                 .unwrap_or_else(|| PathBuf::from(".nave")),
-            operator_token: args.operator_token.or(file.operator_token),
             secret_key: args.secret_key.or(file.secret_key),
             allow_private_egress: allow,
             plugins_dir: args.plugins_dir.or(file.plugins_dir),
@@ -229,6 +371,23 @@ impl Config {
                 .unwrap_or(128),
             log_format: args.log_format.or(file.log_format).unwrap_or_default(),
             log: args.log.or(file.log).unwrap_or_else(|| "info".into()),
+            hubs: HubsConfig {
+                local: args
+                    .hubs
+                    .or(file.hubs)
+                    .unwrap_or_else(|| HubName::ALL.to_vec()),
+                remote: merged(file.hub_urls, args.hub_urls),
+                databases: merged(file.hub_databases, args.hub_databases),
+                grpc_listen: merged(file.grpc_listen, args.grpc_listen),
+                service_token: args.service_token.or(file.service_token),
+                admin_email: args
+                    .admin_email
+                    .or(file.admin_email)
+                    .unwrap_or_else(|| "admin@nave.localhost".into()),
+                admin_password: args.admin_password.or(file.admin_password),
+                allow_signup: args.allow_signup.or(file.allow_signup).unwrap_or(true),
+                insecure_fast_password_hashing: false,
+            },
             limits: file.limits,
         };
         config.validate()?;
@@ -240,7 +399,6 @@ impl Config {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir: data_dir.to_path_buf(),
-            operator_token: Some("test-operator-token".into()),
             secret_key: None,
             allow_private_egress: vec!["127.0.0.0/8".parse().expect("valid range")],
             plugins_dir: None,
@@ -249,6 +407,17 @@ impl Config {
             max_concurrent_calls: 32,
             log_format: LogFormat::Text,
             log: "info".into(),
+            hubs: HubsConfig {
+                local: HubName::ALL.to_vec(),
+                remote: BTreeMap::new(),
+                databases: BTreeMap::new(),
+                grpc_listen: BTreeMap::new(),
+                service_token: None,
+                admin_email: "admin@nave.localhost".into(),
+                admin_password: Some("test admin password".into()),
+                allow_signup: true,
+                insecure_fast_password_hashing: true,
+            },
             limits: Limits::default(),
         }
     }
@@ -272,6 +441,7 @@ impl Config {
                 ),
             });
         }
+        self.validate_hubs()?;
         if !(1..=10_000).contains(&self.max_concurrent_calls) {
             return Err(ConfigError::Invalid {
                 name: "max_concurrent_calls",
@@ -280,6 +450,61 @@ impl Config {
         }
         Ok(())
     }
+}
+
+impl Config {
+    fn validate_hubs(&self) -> Result<(), ConfigError> {
+        let hubs = &self.hubs;
+        let invalid = |name, message: String| Err(ConfigError::Invalid { name, message });
+        for hub in HubName::ALL {
+            match (hubs.is_local(hub), hubs.remote.get(&hub)) {
+                (true, Some(_)) => {
+                    return invalid(
+                        "hub_urls",
+                        format!("`{hub}` runs here (see --hubs) and cannot also have a URL"),
+                    );
+                }
+                (false, None) => {
+                    return invalid(
+                        "hub_urls",
+                        format!(
+                            "`{hub}` does not run here (see --hubs): give its gRPC URL with --hub-url {hub}=http://HOST:{}",
+                            hub.default_grpc_port()
+                        ),
+                    );
+                }
+                _ => {}
+            }
+        }
+        for (hub, name) in hubs
+            .databases
+            .keys()
+            .map(|h| (h, "hub_databases"))
+            .chain(hubs.grpc_listen.keys().map(|h| (h, "grpc_listen")))
+        {
+            if !hubs.is_local(*hub) {
+                return invalid(name, format!("`{hub}` does not run here (see --hubs)"));
+            }
+        }
+        let needs_token = !hubs.remote.is_empty() || !hubs.grpc_listen.is_empty();
+        match &hubs.service_token {
+            Some(token) if token.len() < 16 => {
+                invalid("service_token", "must be at least 16 characters".into())
+            }
+            None if needs_token => invalid(
+                "service_token",
+                "hubs talking over gRPC need a shared --service-token (≥ 16 characters)".into(),
+            ),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The file's entries, overridden by the command line's.
+fn merged<T>(file: BTreeMap<HubName, T>, flags: Vec<(HubName, T)>) -> BTreeMap<HubName, T> {
+    let mut all = file;
+    all.extend(flags);
+    all
 }
 
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
@@ -333,6 +558,62 @@ mod tests {
         })
         .unwrap_err();
         assert!(err.to_string().contains("listn"), "{err}");
+    }
+
+    #[test]
+    fn hubs_run_here_or_have_a_url_and_grpc_needs_a_service_token() {
+        let defaults = Config::resolve(ServeArgs::default()).unwrap();
+        assert_eq!(defaults.hubs.local, HubName::ALL.to_vec());
+        assert!(defaults.hubs.service_token.is_none());
+
+        let refuse = |args: ServeArgs, name: &str| {
+            let err = Config::resolve(args).unwrap_err().to_string();
+            assert!(err.contains(name), "{err}");
+        };
+        // A hub that runs nowhere.
+        refuse(
+            ServeArgs {
+                hubs: Some(vec![HubName::Tenant, HubName::User]),
+                ..ServeArgs::default()
+            },
+            "--hub-url identity=",
+        );
+        // A hub that runs here and elsewhere.
+        refuse(
+            ServeArgs {
+                hub_urls: vec![(HubName::Identity, "http://10.0.0.5:50051".into())],
+                service_token: Some("0123456789abcdef".into()),
+                ..ServeArgs::default()
+            },
+            "cannot also have a URL",
+        );
+        // gRPC without the shared token.
+        refuse(
+            ServeArgs {
+                grpc_listen: vec![(HubName::Tenant, "127.0.0.1:50053".parse().unwrap())],
+                ..ServeArgs::default()
+            },
+            "service_token",
+        );
+        let split = Config::resolve(ServeArgs {
+            hubs: Some(vec![HubName::User]),
+            hub_urls: vec![
+                (HubName::Identity, "http://10.0.0.5:50051".into()),
+                (HubName::Tenant, "http://10.0.0.5:50053".into()),
+            ],
+            service_token: Some("0123456789abcdef".into()),
+            ..ServeArgs::default()
+        })
+        .unwrap();
+        assert!(!split.hubs.is_local(HubName::Identity));
+        assert_eq!(split.hubs.remote.len(), 2);
+        assert_eq!(
+            parse_hub_pair::<SocketAddr>("tenant=127.0.0.1:1")
+                .unwrap()
+                .0,
+            HubName::Tenant
+        );
+        assert!(parse_hub_pair::<String>("billing=http://x").is_err());
     }
 
     #[test]

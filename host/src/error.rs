@@ -32,6 +32,10 @@ pub enum Error {
         /// The failure, for the logs.
         message: String,
     },
+    /// A hub refused or failed the request (unauthenticated, not found, permission denied...);
+    /// answered with the hub's status and JSON body.
+    #[error("{0}")]
+    Hub(#[from] nave_hub_core::Error),
     /// Something in the host failed; never shown to clients beyond an id.
     #[error("internal error: {0:#}")]
     Internal(#[from] anyhow::Error),
@@ -84,6 +88,7 @@ impl Error {
         match self {
             Error::Client { code, .. } => code,
             Error::Spoke { kind, .. } => kind.code(),
+            Error::Hub(err) => err.code(),
             Error::Internal(_) => "internal",
         }
     }
@@ -121,6 +126,7 @@ impl IntoResponse for Error {
                 });
                 (status, Json(body)).into_response()
             }
+            Error::Hub(err) => err.into_response(),
             Error::Internal(err) => {
                 let error_id = uuid::Uuid::now_v7();
                 tracing::error!(%error_id, error = format!("{err:#}"), "internal error");

@@ -8,6 +8,7 @@ pub mod api;
 pub mod client;
 pub mod config;
 pub mod error;
+pub mod hubs;
 pub mod metrics;
 pub mod registry;
 pub mod runtime;

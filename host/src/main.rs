@@ -32,6 +32,13 @@ enum Command {
         #[command(subcommand)]
         command: PluginsCommand,
     },
+    /// Manages workspaces (tenants) on a running host.
+    Tenants {
+        #[command(flatten)]
+        host: HostArgs,
+        #[command(subcommand)]
+        command: TenantsCommand,
+    },
     /// Manages the installations of a running host.
     Installations {
         #[command(flatten)]
@@ -52,14 +59,29 @@ struct HostArgs {
         global = true
     )]
     url: String,
-    /// The operator token (`.nave/operator.token` when the host generated it).
-    #[arg(
-        long,
-        env = "NAVE_OPERATOR_TOKEN",
-        hide_env_values = true,
-        global = true
-    )]
+    /// An access token or API key; or sign in with --email and --password.
+    #[arg(long, env = "NAVE_TOKEN", hide_env_values = true, global = true)]
     token: Option<String>,
+    /// The account to sign in as (e.g. the platform admin printed at first start).
+    #[arg(long, env = "NAVE_EMAIL", global = true)]
+    email: Option<String>,
+    /// Its password.
+    #[arg(long, env = "NAVE_PASSWORD", hide_env_values = true, global = true)]
+    password: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum TenantsCommand {
+    /// Creates a workspace; the signed-in user becomes its owner.
+    Create {
+        /// Its slug: 3-40 of a-z, 0-9 and `-`, starting with a letter.
+        slug: String,
+        /// Its display name [default: the slug].
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Lists the signed-in user's workspaces.
+    List,
 }
 
 #[derive(Debug, Subcommand)]
@@ -122,6 +144,9 @@ fn main() -> ExitCode {
         Command::Plugins { host, command } => {
             admin(host, |client| Box::pin(plugins(client, command)))
         }
+        Command::Tenants { host, command } => {
+            admin(host, |client| Box::pin(tenants(client, command)))
+        }
         Command::Installations { host, command } => {
             admin(host, |client| Box::pin(installations(client, command)))
         }
@@ -145,12 +170,17 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .with_context(|| format!("listening on {}", config.listen))?;
         let address = listener.local_addr()?;
         let app = nave::App::start(config).await?;
-        if app.generated_token {
-            println!(
-                "nave: generated an operator token, kept in {}:\n  {}",
-                app.config.data_dir.join("operator.token").display(),
-                app.operator_token
-            );
+        if let Some(admin) = &app.hubs.bootstrapped_admin {
+            match &admin.generated_password {
+                Some(password) => println!(
+                    "nave: created the platform admin {} with the password (shown once, keep it):\n  {password}",
+                    admin.email
+                ),
+                None => println!(
+                    "nave: created the platform admin {} with the configured password",
+                    admin.email
+                ),
+            }
         }
         println!("nave: listening on http://{address} (REST under /v1, webhooks under /hooks, /healthz, /metrics)");
         tracing::info!(%address, data_dir = %app.config.data_dir.display(), "nave is serving");
@@ -200,14 +230,21 @@ type AdminFuture = Pin<Box<dyn Future<Output = anyhow::Result<Value>>>>;
 
 /// Runs one admin command against a running host and prints its JSON answer.
 fn admin(host: HostArgs, command: impl FnOnce(AdminClient) -> AdminFuture) -> anyhow::Result<()> {
-    let token = host
-        .token
-        .context("give the operator token with --token or NAVE_OPERATOR_TOKEN")?;
-    let client = AdminClient::new(&host.url, &token)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let answer = runtime.block_on(command(client))?;
+    let answer = runtime.block_on(async move {
+        let client = match (host.token, host.email, host.password) {
+            (Some(token), _, _) => AdminClient::new(&host.url, &token)?,
+            (None, Some(email), Some(password)) => {
+                AdminClient::log_in(&host.url, &email, &password).await?
+            }
+            _ => anyhow::bail!(
+                "sign in with --email and --password (NAVE_EMAIL, NAVE_PASSWORD), or give an access token or API key with --token (NAVE_TOKEN)"
+            ),
+        };
+        command(client).await
+    })?;
     println!("{}", serde_json::to_string_pretty(&answer)?);
     Ok(())
 }
@@ -230,6 +267,23 @@ async fn plugins(client: AdminClient, command: PluginsCommand) -> anyhow::Result
         PluginsCommand::List => {
             client
                 .json(Method::GET, "/v1/plugins", "application/json", vec![])
+                .await
+        }
+    }
+}
+
+async fn tenants(client: AdminClient, command: TenantsCommand) -> anyhow::Result<Value> {
+    match command {
+        TenantsCommand::Create { slug, name } => {
+            let name = name.unwrap_or_else(|| slug.clone());
+            let body = serde_json::to_vec(&json!({ "slug": slug, "name": name }))?;
+            client
+                .json(Method::POST, "/v1/tenants", "application/json", body)
+                .await
+        }
+        TenantsCommand::List => {
+            client
+                .json(Method::GET, "/v1/tenants", "application/json", vec![])
                 .await
         }
     }

@@ -19,6 +19,8 @@ const PREFIX: &str = "sealed:v1:";
 #[derive(Clone)]
 pub struct SecretBox {
     cipher: ChaCha20Poly1305,
+    /// The master key, kept to derive the keys of other sealed stores from it.
+    key: [u8; 32],
 }
 
 impl std::fmt::Debug for SecretBox {
@@ -32,7 +34,20 @@ impl SecretBox {
     pub fn new(key: &[u8; 32]) -> SecretBox {
         SecretBox {
             cipher: ChaCha20Poly1305::new(Key::from_slice(key)),
+            key: *key,
         }
+    }
+
+    /// A key for another sealed store (e.g. the identity hub's signing keys), derived from the
+    /// master key and `purpose`, so no two stores share a key.
+    pub fn derive_key(&self, purpose: &str) -> [u8; 32] {
+        use sha2::{Digest, Sha256};
+        let mut hash = Sha256::new();
+        hash.update(b"nave key derivation v1\0");
+        hash.update(purpose.as_bytes());
+        hash.update([0]);
+        hash.update(self.key);
+        hash.finalize().into()
     }
 
     /// The configured key (base64), or the one in `data_dir/secret.key`, created when missing.

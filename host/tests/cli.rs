@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use http::Method;
 use nave::client::AdminClient;
 
-const TOKEN: &str = "cli-test-operator-token";
+const ADMIN_EMAIL: &str = "ops@example.com";
 
 fn spokes_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("NAVE_SPOKES_DIR") {
@@ -24,6 +24,8 @@ fn spokes_dir() -> PathBuf {
 struct Server {
     child: Child,
     url: String,
+    /// The platform admin's password, printed once at first start.
+    admin_password: String,
 }
 
 impl Server {
@@ -31,7 +33,7 @@ impl Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_nave"))
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
-            .env("NAVE_OPERATOR_TOKEN", TOKEN)
+            .env("NAVE_ADMIN_EMAIL", ADMIN_EMAIL)
             .env("NAVE_SPOKE_DEADLINE_MS", "1500")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -39,8 +41,15 @@ impl Server {
             .expect("nave starts");
         let stdout = BufReader::new(child.stdout.take().expect("stdout"));
         let mut url = None;
-        for line in stdout.lines() {
+        let mut admin_password = None;
+        let mut lines = stdout.lines();
+        while let Some(line) = lines.next() {
             let line = line.expect("stdout line");
+            if line.starts_with(&format!("nave: created the platform admin {ADMIN_EMAIL}")) {
+                admin_password = lines
+                    .next()
+                    .map(|l| l.expect("password line").trim().to_owned());
+            }
             if let Some(rest) = line.strip_prefix("nave: listening on ") {
                 url = rest.split_whitespace().next().map(str::to_owned);
                 break;
@@ -49,6 +58,7 @@ impl Server {
         Server {
             child,
             url: url.expect("nave prints where it listens"),
+            admin_password: admin_password.expect("the first start prints the admin's password"),
         }
     }
 
@@ -56,7 +66,8 @@ impl Server {
         let output = Command::new(env!("CARGO_BIN_EXE_nave"))
             .args(args)
             .args(["--url", &self.url])
-            .env("NAVE_OPERATOR_TOKEN", TOKEN)
+            .env("NAVE_EMAIL", ADMIN_EMAIL)
+            .env("NAVE_PASSWORD", &self.admin_password)
             .output()
             .expect("nave runs");
         let stdout = String::from_utf8_lossy(&output.stdout);
@@ -97,6 +108,13 @@ fn serve_and_the_admin_commands_work_together() {
     assert!(ok, "{stderr}");
     assert_eq!(answer["uploaded"][0]["name"], "echo");
 
+    let (ok, answer, stderr) = server.admin(&["tenants", "create", "acme", "--name", "Acme"]);
+    assert!(ok, "{stderr}");
+    assert_eq!(
+        (answer["slug"].as_str(), answer["role"].as_str()),
+        (Some("acme"), Some("owner"))
+    );
+
     let (ok, answer, stderr) = server.admin(&[
         "installations",
         "create",
@@ -118,7 +136,7 @@ fn serve_and_the_admin_commands_work_together() {
         .enable_all()
         .build()
         .unwrap();
-    let client = AdminClient::new(&server.url, TOKEN).unwrap();
+    let client = AdminClient::new(&server.url, "").unwrap();
     let (status, body) = runtime
         .block_on(client.send(
             Method::POST,

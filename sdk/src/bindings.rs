@@ -33,6 +33,7 @@ wit_bindgen::generate!({
         "nave:spoke/types@0.1.0/message": [#[derive(Default)]],
         "nave:spoke/types@0.1.0/receipt": [#[derive(Default)]],
         "nave:spoke/types@0.1.0/delivery-receipt": [#[derive(Default)]],
+        "nave:spoke/contacts@0.1.0/contact-profile": [#[derive(Default)]],
     },
 });
 

@@ -70,6 +70,7 @@
 
 pub mod bindings;
 pub mod config;
+pub mod contacts;
 mod error;
 pub mod http;
 pub mod kv;
@@ -234,7 +235,7 @@ pub mod prelude {
         InboundEvent, Manifest, Message, OutboundMessage, Processor, Profile, Receipt, Role,
         SendReason, SettingSpec, Spoke, SpokeError, StoredFile, UpstreamError, WebhookOutcome,
     };
-    pub use crate::{config, http, kv, log};
+    pub use crate::{config, contacts, http, kv, log};
     pub use crate::{
         debug, error, export_bot, export_channel, export_processor, info, trace, warn,
     };

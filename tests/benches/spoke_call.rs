@@ -43,8 +43,16 @@ async fn run() {
     let dir = tempfile::tempdir().expect("temp dir");
     let config = Config::for_tests(dir.path());
     let store = Store::open(dir.path()).await.expect("store");
-    let runtime =
-        Arc::new(Runtime::new(&config, store, Arc::new(Metrics::new())).expect("runtime"));
+    let users = nave_user::LocalUser::open(
+        &nave_hub_core::DbConfig::sqlite_in(dir.path(), "user"),
+        nave_user::UserConfig::default(),
+        Arc::new(nave_hub_core::SystemClock),
+    )
+    .await
+    .expect("user hub");
+    let runtime = Arc::new(
+        Runtime::new(&config, store, Arc::new(Metrics::new()), Arc::new(users)).expect("runtime"),
+    );
     let wasm = nave_tests::spoke("fixtures/hello-1");
     let digest = format!("sha256:{}", hex::encode(Sha256::digest(&wasm)));
     let (spoke, _) = runtime.load(&digest, &wasm).expect("hello loads");

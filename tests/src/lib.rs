@@ -19,8 +19,10 @@ use sha2::Sha256;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-/// The operator token of test hosts.
-pub const TOKEN: &str = "test-operator-token";
+/// The platform admin of test hosts (see `Config::for_tests`).
+pub const ADMIN_EMAIL: &str = "admin@nave.localhost";
+/// Its password.
+pub const ADMIN_PASSWORD: &str = "test admin password";
 
 /// The bytes of a built spoke: `plugins/NAME.wasm` or `fixtures/NAME.wasm`.
 pub fn spoke(path: &str) -> Vec<u8> {
@@ -51,6 +53,8 @@ pub struct TestHost {
     pub http: reqwest::Client,
     /// The data folder (kept for restarts).
     pub dir: Arc<tempfile::TempDir>,
+    /// An access token of the platform admin.
+    pub admin_token: String,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -82,7 +86,7 @@ impl TestHost {
             .await
             .expect("serve");
         });
-        TestHost {
+        let mut host = TestHost {
             url,
             app,
             http: reqwest::Client::builder()
@@ -90,9 +94,76 @@ impl TestHost {
                 .build()
                 .expect("client"),
             dir,
+            admin_token: String::new(),
             stop: Some(stop),
             task: Some(task),
-        }
+        };
+        host.admin_token = host.log_in(ADMIN_EMAIL, ADMIN_PASSWORD).await["access_token"]
+            .as_str()
+            .expect("admin access token")
+            .to_owned();
+        host
+    }
+
+    /// Signs in; returns the tokens (`access_token`, `refresh_token`, `user`).
+    pub async fn log_in(&self, email: &str, password: &str) -> Value {
+        let response = self
+            .http
+            .post(self.at("/v1/auth/login"))
+            .json(&json!({ "email": email, "password": password }))
+            .send()
+            .await
+            .expect("login");
+        let (status, tokens) = json_of(response).await;
+        assert_eq!(status, StatusCode::OK, "login of {email}: {tokens}");
+        tokens
+    }
+
+    /// Creates an account; returns its user id and an access token.
+    pub async fn sign_up(&self, email: &str) -> (String, String) {
+        let response = self
+            .http
+            .post(self.at("/v1/auth/signup"))
+            .json(&json!({ "email": email, "password": "a long enough password" }))
+            .send()
+            .await
+            .expect("signup");
+        let (status, tokens) = json_of(response).await;
+        assert_eq!(status, StatusCode::CREATED, "signup of {email}: {tokens}");
+        (
+            tokens["user"]["id"].as_str().expect("user id").to_owned(),
+            tokens["access_token"]
+                .as_str()
+                .expect("access token")
+                .to_owned(),
+        )
+    }
+
+    /// Makes sure a workspace with this slug exists, owned by the platform admin.
+    pub async fn ensure_tenant(&self, slug: &str) {
+        let response = self
+            .operator(Method::POST, "/v1/tenants")
+            .json(&json!({ "slug": slug, "name": format!("The {slug} team") }))
+            .send()
+            .await
+            .expect("create tenant");
+        let (status, body) = json_of(response).await;
+        assert!(
+            status == StatusCode::CREATED || status == StatusCode::CONFLICT,
+            "create tenant {slug}: {status} {body}"
+        );
+    }
+
+    /// Adds a user to a workspace with a role, as the platform admin (its owner).
+    pub async fn add_member(&self, slug: &str, user_id: &str, role: &str) {
+        let response = self
+            .operator(Method::POST, &format!("/v1/tenants/{slug}/members"))
+            .json(&json!({ "user_id": user_id, "role": role }))
+            .send()
+            .await
+            .expect("add member");
+        let (status, body) = json_of(response).await;
+        assert_eq!(status, StatusCode::CREATED, "add {role} to {slug}: {body}");
     }
 
     /// Stops this host and starts a new one on the same data folder and configuration.
@@ -118,9 +189,11 @@ impl TestHost {
         format!("{}{path}", self.url)
     }
 
-    /// A request with the operator token.
+    /// A request as the platform admin, who owns every workspace made by [`Self::ensure_tenant`].
     pub fn operator(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
-        self.http.request(method, self.at(path)).bearer_auth(TOKEN)
+        self.http
+            .request(method, self.at(path))
+            .bearer_auth(&self.admin_token)
     }
 
     /// Uploads a component; returns the status and the JSON answer.
@@ -137,6 +210,7 @@ impl TestHost {
 
     /// Installs for `tenant`; returns the status and the JSON answer.
     pub async fn install(&self, tenant: &str, body: Value) -> (StatusCode, Value) {
+        self.ensure_tenant(tenant).await;
         let response = self
             .operator(Method::POST, &format!("/v1/tenants/{tenant}/installations"))
             .json(&body)

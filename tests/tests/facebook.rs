@@ -288,3 +288,114 @@ async fn graph_errors_become_typed_spoke_errors() {
         Err(CallError::Spoke(SpokeError::NotFound(_)))
     ));
 }
+
+/// The contacts of `tenant`, once `ready` holds for them (counting runs after the answer).
+async fn contacts_when(
+    host: &TestHost,
+    tenant: &str,
+    ready: impl Fn(&[Value]) -> bool,
+) -> Vec<Value> {
+    let mut last = Vec::new();
+    for _ in 0..100 {
+        let response = host
+            .operator(
+                reqwest::Method::GET,
+                &format!("/v1/tenants/{tenant}/contacts"),
+            )
+            .send()
+            .await
+            .unwrap();
+        let (status, page) = nave_tests::json_of(response).await;
+        assert_eq!(status, 200, "{page}");
+        last = page["contacts"].as_array().unwrap().clone();
+        if ready(&last) {
+            return last;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("contacts never got ready: {last:#?}");
+}
+
+fn messages_in(contacts: &[Value]) -> Vec<u64> {
+    contacts
+        .iter()
+        .map(|c| c["messages_in"].as_u64().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn senders_become_contacts_with_their_profile_and_message_counts() {
+    let (host, _graph, id) = setup().await;
+    let body = batch();
+    let (status, _) = post(&host, &id, &body, Some(facebook_signature(SECRET, &body))).await;
+    assert_eq!(status, 200);
+
+    // Two senders, two contacts, each with the profile the spoke looked up and two messages
+    // (a postback counts; deliveries, reads and echoes do not).
+    let contacts = contacts_when(&host, "acme", |c| messages_in(c) == [2, 2]).await;
+    let ada = &contacts[0];
+    assert_eq!(ada["name"], "Ada Lovelace");
+    assert_eq!(ada["first_name"], "Ada");
+    assert_eq!(ada["picture_url"], "https://example.com/USER1.jpg");
+    assert_eq!(ada["identities"][0]["channel"], "facebook");
+    assert_eq!(ada["identities"][0]["channel_user_id"], "USER1");
+    assert_eq!(ada["identities"][0]["installation_id"], id.as_str());
+    assert_eq!(ada["first_seen_at"], "2023-11-14T22:13:20.001Z");
+    assert_eq!(ada["last_seen_at"], "2023-11-14T22:13:20.002Z");
+
+    // Facebook delivers the same batch again: nothing is counted twice.
+    let (status, _) = post(&host, &id, &body, Some(facebook_signature(SECRET, &body))).await;
+    assert_eq!(status, 200);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        messages_in(&contacts_when(&host, "acme", |_| true).await),
+        [2, 2]
+    );
+
+    // Search, and another workspace sees none of them.
+    let found = host
+        .operator(
+            reqwest::Method::GET,
+            "/v1/tenants/acme/contacts?search=LOVELACE&limit=1",
+        )
+        .send()
+        .await
+        .unwrap();
+    let (_, page) = nave_tests::json_of(found).await;
+    assert_eq!(page["contacts"].as_array().unwrap().len(), 1, "{page}");
+    assert!(page["next"].is_string(), "a second page follows: {page}");
+    host.ensure_tenant("globex").await;
+    assert!(contacts_when(&host, "globex", |_| true).await.is_empty());
+
+    // Merge the second sender into the first: one contact, both identities, counts added up;
+    // the next message of the second sender counts on the merged contact.
+    let (keep, gone) = (
+        ada["id"].as_str().unwrap(),
+        contacts[1]["id"].as_str().unwrap(),
+    );
+    let merged = host
+        .operator(
+            reqwest::Method::POST,
+            &format!("/v1/tenants/acme/contacts/{keep}/merge"),
+        )
+        .json(&json!({ "merge": gone }))
+        .send()
+        .await
+        .unwrap();
+    let (status, merged) = nave_tests::json_of(merged).await;
+    assert_eq!(status, 200, "{merged}");
+    assert_eq!(merged["identities"].as_array().unwrap().len(), 2);
+    assert_eq!(merged["messages_in"], 4);
+    let again = serde_json::to_vec(&json!({"object": "page", "entry": [
+        {"id": "PAGE1", "time": 1700000001000u64, "messaging": [
+            {"sender": {"id": "USER2"}, "recipient": {"id": "PAGE1"}, "timestamp": 1700000001001u64,
+             "message": {"mid": "m-5", "text": "still there?"}}
+        ]}
+    ]}))
+    .unwrap();
+    let (status, _) = post(&host, &id, &again, Some(facebook_signature(SECRET, &again))).await;
+    assert_eq!(status, 200);
+    let contacts = contacts_when(&host, "acme", |c| messages_in(c) == [5]).await;
+    assert_eq!(contacts[0]["id"], keep);
+    assert_eq!(contacts[0]["last_seen_at"], "2023-11-14T22:13:21.001Z");
+}

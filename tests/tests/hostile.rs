@@ -182,7 +182,7 @@ async fn outbound_calls_go_only_to_hosts_declared_and_granted_and_never_to_metad
 
     // Declared (through the `target` setting) and granted: the positive control.
     let (_, granted) = host
-        .install("t", json!({"plugin": "hostile", "settings": {"target": target.url}, "allowed_hosts": [target.addr.to_string()]}))
+        .install("tee", json!({"plugin": "hostile", "settings": {"target": target.url}, "allowed_hosts": [target.addr.to_string()]}))
         .await;
     let granted = granted["id"].as_str().unwrap().to_owned();
     assert_eq!(
@@ -194,7 +194,7 @@ async fn outbound_calls_go_only_to_hosts_declared_and_granted_and_never_to_metad
     // Declared but not granted by the installation.
     let (_, ungranted) = host
         .install(
-            "t",
+            "tee",
             json!({"plugin": "hostile", "settings": {"target": target.url}}),
         )
         .await;
@@ -207,7 +207,7 @@ async fn outbound_calls_go_only_to_hosts_declared_and_granted_and_never_to_metad
     // Granted by the installation but not declared by the spoke.
     let (_, undeclared) = host
         .install(
-            "t",
+            "tee",
             json!({"plugin": "hostile", "allowed_hosts": [target.addr.to_string()]}),
         )
         .await;
@@ -218,7 +218,7 @@ async fn outbound_calls_go_only_to_hosts_declared_and_granted_and_never_to_metad
     // Declared and granted, but the address is the cloud metadata service.
     let metadata = "http://169.254.169.254/latest/meta-data/";
     let (_, cloud) = host
-        .install("t", json!({"plugin": "hostile", "settings": {"target": metadata}, "allowed_hosts": ["169.254.169.254"]}))
+        .install("tee", json!({"plugin": "hostile", "settings": {"target": metadata}, "allowed_hosts": ["169.254.169.254"]}))
         .await;
     let cloud = cloud["id"].as_str().unwrap().to_owned();
     let started = Instant::now();

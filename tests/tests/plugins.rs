@@ -185,31 +185,54 @@ async fn bad_uploads_are_refused_with_a_code_and_leave_nothing_behind() {
 }
 
 #[tokio::test]
-async fn plugin_routes_need_the_operator_token() {
+async fn only_platform_admins_change_the_catalogue() {
     let host = TestHost::start().await;
     let anonymous = host.http.get(host.at("/v1/plugins")).send().await.unwrap();
     let (status, body) = json_of(anonymous).await;
     assert_eq!(
         (status, body["code"].as_str()),
-        (StatusCode::UNAUTHORIZED, Some("unauthorized"))
+        (StatusCode::UNAUTHORIZED, Some("unauthenticated"))
     );
     let wrong = host
         .http
         .get(host.at("/v1/plugins"))
-        .bearer_auth("not-the-token")
+        .bearer_auth("not-a-token")
         .send()
         .await
         .unwrap();
     assert_eq!(wrong.status().as_u16(), 401);
-    let upload = host
+    let upload = |token: Option<String>| {
+        let mut request = host
+            .http
+            .post(host.at("/v1/plugins"))
+            .header("content-type", "application/wasm")
+            .body(spoke("plugins/facebook"));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send()
+    };
+    assert_eq!(upload(None).await.unwrap().status().as_u16(), 401);
+    // A signed-in user who is not a platform admin reads the catalogue but cannot add to it.
+    let (_, user) = host.sign_up("ann@example.com").await;
+    let (status, body) = json_of(upload(Some(user.clone())).await.unwrap()).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("permission_denied")),
+        "{body}"
+    );
+    let list = host
         .http
-        .post(host.at("/v1/plugins"))
-        .header("content-type", "application/wasm")
-        .body(spoke("plugins/facebook"))
+        .get(host.at("/v1/plugins"))
+        .bearer_auth(&user)
         .send()
         .await
         .unwrap();
-    assert_eq!(upload.status().as_u16(), 401);
+    let (status, body) = json_of(list).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["plugins"].as_array().unwrap().len(), 0, "{body}");
+    let (status, _) = json_of(upload(Some(host.admin_token.clone())).await.unwrap()).await;
+    assert_eq!(status, StatusCode::CREATED);
 }
 
 #[tokio::test]

@@ -116,7 +116,7 @@ async fn handle(
 
     let events: Vec<NewEvent> = outcome.events.iter().map(to_new_event).collect();
     let received = events.len();
-    let stored = app
+    let new = app
         .store
         .insert_events(
             installation.record.id,
@@ -125,11 +125,67 @@ async fn handle(
             events,
         )
         .await?;
+    let stored = new.iter().filter(|n| **n).count() as u64;
     app.metrics.events_stored.inc_by(stored);
+    count_inbound(app, &installation, correlation_id, &outcome.events, &new);
     if received > 0 {
         tracing::debug!(installation = %installation.record.id, received, stored, "webhook events stored");
     }
     Ok(spoke_response(outcome.response))
+}
+
+/// Counts each new message on its sender's contact (messages in, first and last seen) in the
+/// user hub, after the answer: the channel is not kept waiting, and a failure is only logged
+/// (the message itself is stored).
+fn count_inbound(
+    app: &App,
+    installation: &crate::registry::Installation,
+    correlation_id: &str,
+    events: &[InboundEvent],
+    new: &[bool],
+) {
+    let Ok(tenant) = Uuid::parse_str(&installation.record.tenant) else {
+        return;
+    };
+    let senders: Vec<(String, u64)> = events
+        .iter()
+        .zip(new)
+        .filter(|(_, new)| **new)
+        .filter_map(|(event, _)| match event {
+            InboundEvent::Message(m) | InboundEvent::Postback(m) if !m.sender.is_empty() => {
+                Some((m.sender.clone(), m.timestamp_ms))
+            }
+            _ => None,
+        })
+        .collect();
+    if senders.is_empty() {
+        return;
+    }
+    let users = app.hubs.user.clone();
+    let installation_id = installation.record.id;
+    let channel = installation.record.plugin.clone();
+    let ctx = nave_hub_core::AuthContext::system()
+        .in_tenant(tenant, nave_hub_core::Role::Agent)
+        .with_correlation_id(correlation_id);
+    tokio::spawn(async move {
+        for (sender, timestamp_ms) in senders {
+            let at = time::OffsetDateTime::from_unix_timestamp_nanos(
+                i128::from(timestamp_ms) * 1_000_000,
+            )
+            .unwrap_or_else(|_| time::OffsetDateTime::now_utc());
+            let identity = nave_user::ChannelIdentity {
+                installation_id,
+                channel: channel.clone(),
+                channel_user_id: sender,
+            };
+            let counted = users
+                .record_activity(&ctx, tenant, identity, nave_user::Direction::In, at, None)
+                .await;
+            if let Err(error) = counted {
+                tracing::warn!(%error, installation = %installation_id, "counting a message on its contact failed");
+            }
+        }
+    });
 }
 
 /// The spoke's answer, as is but for headers the host owns.

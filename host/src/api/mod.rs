@@ -4,6 +4,9 @@
 //! a correlation id (taken from `x-correlation-id` when the caller sends a sane one), which is
 //! on every log line about it and echoed in the response.
 
+mod audit;
+pub mod auth;
+mod contacts;
 mod hooks;
 mod installations;
 pub mod openapi;
@@ -20,7 +23,6 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
 use serde::de::DeserializeOwned;
-use subtle::ConstantTimeEq;
 use tracing::Instrument;
 
 use crate::App;
@@ -54,12 +56,37 @@ pub fn router(app: Arc<App>) -> Router {
             "/tenants/{tenant}/installations/{id}/events",
             get(installations::events),
         )
+        .route("/tenants/{tenant}/audit", get(audit::trail))
+        .route("/tenants/{tenant}/contacts", get(contacts::list))
+        .route(
+            "/tenants/{tenant}/contacts/{id}",
+            get(contacts::get)
+                .patch(contacts::update)
+                .delete(contacts::remove),
+        )
+        .route(
+            "/tenants/{tenant}/contacts/{id}/merge",
+            post(contacts::merge),
+        )
         .layer(axum::extract::DefaultBodyLimit::max(
             limits.max_plugin_bytes + 1,
         ))
         .route_layer(middleware::from_fn_with_state(
             app.clone(),
-            require_operator,
+            auth::authenticate,
+        ));
+    let memberships = Arc::new(nave_tenant::TenantMemberships::new(app.hubs.tenant.clone()));
+    let hubs = Router::new()
+        .merge(nave_identity::rest::router(
+            app.hubs.identity.clone(),
+            memberships,
+        ))
+        .merge(nave_tenant::rest::router(
+            app.hubs.tenant.clone(),
+            app.hubs.identity.clone(),
+        ))
+        .merge(nave_user::rest::router(app.hubs.user.clone()).route_layer(
+            middleware::from_fn_with_state(app.clone(), auth::authenticate),
         ));
     let hooks = Router::new()
         .route("/{installation}", get(hooks::webhook).post(hooks::webhook))
@@ -77,6 +104,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
+        .with_state(app)
+        .merge(hubs)
         .fallback(|| async {
             Error::not_found(
                 "route_not_found",
@@ -84,7 +113,6 @@ pub fn router(app: Arc<App>) -> Router {
             )
         })
         .layer(middleware::from_fn(correlate))
-        .with_state(app)
 }
 
 /// Gives the request a correlation id, a span carrying it, and echoes it in the response.
@@ -103,41 +131,15 @@ async fn correlate(mut request: Request, next: Next) -> Response {
         correlation_id = %id,
     );
     request.extensions_mut().insert(CorrelationId(id.clone()));
+    // The hubs' routes read the id from the header: give them the one chosen here.
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        request.headers_mut().insert(CORRELATION_HEADER, value);
+    }
     let mut response = next.run(request).instrument(span).await;
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(CORRELATION_HEADER, value);
     }
     response
-}
-
-/// Lets only the operator's bearer token through (until the identity hub takes over).
-async fn require_operator(
-    axum::extract::State(app): axum::extract::State<Arc<App>>,
-    request: Request,
-    next: Next,
-) -> Result<Response, Error> {
-    let presented = request
-        .headers()
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    let Some(presented) = presented else {
-        return Err(Error::client(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "send `Authorization: Bearer <operator token>`",
-        ));
-    };
-    let expected = app.operator_token.as_bytes();
-    if !bool::from(presented.as_bytes().ct_eq(expected)) {
-        return Err(Error::client(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "the bearer token is not the operator token",
-        ));
-    }
-    Ok(next.run(request).await)
 }
 
 /// A JSON body whose rejections are API errors with a code.
@@ -166,24 +168,6 @@ fn json_rejection(rejection: JsonRejection) -> Error {
             Error::client(StatusCode::BAD_REQUEST, "invalid_json", err.body_text())
         }
         other => Error::client(other.status(), "invalid_body", other.body_text()),
-    }
-}
-
-/// Checks a tenant id from a path: 1-64 of a-z, 0-9, `-` and `_`.
-pub fn check_tenant(tenant: &str) -> Result<(), Error> {
-    let ok = !tenant.is_empty()
-        && tenant.len() <= 64
-        && tenant
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::client(
-            StatusCode::BAD_REQUEST,
-            "invalid_tenant",
-            "tenant ids are 1-64 characters of a-z, 0-9, `-` and `_`",
-        ))
     }
 }
 

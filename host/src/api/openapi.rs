@@ -6,7 +6,7 @@ use serde::Serialize;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{hooks, installations, ops, plugins};
+use super::{audit, contacts, hooks, installations, ops, plugins};
 
 /// The JSON body of every error.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -24,11 +24,12 @@ pub struct ErrorBody {
 /// The API description.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "nave", description = "The nave host: spoke registry, installations, webhook ingress."),
+    info(title = "nave", description = "The nave platform: accounts, workspaces, spoke registry, installations, webhook ingress."),
     paths(
         plugins::upload, plugins::list, plugins::versions,
         installations::create, installations::list, installations::get, installations::update,
         installations::remove, installations::events,
+        audit::trail, contacts::list, contacts::get, contacts::update, contacts::merge, contacts::remove,
         hooks::webhook_route,
         ops::healthz, ops::readyz, ops::metrics,
     ),
@@ -36,27 +37,45 @@ pub struct ErrorBody {
         ErrorBody, plugins::Uploaded, plugins::PluginSummary, crate::store::PluginVersion,
         crate::store::StoredEvent, crate::runtime::Manifest, crate::runtime::SettingSpec,
         crate::runtime::Role, crate::registry::InstallationView, crate::registry::NewInstallation,
-        crate::registry::InstallationChange,
+        crate::registry::InstallationChange, contacts::MergeBody, audit::AuditPage, audit::AuditEntry, nave_user::Contact,
+        nave_user::ContactPage, nave_user::ContactProfile, nave_user::ContactIdentity,
     )),
-    modifiers(&OperatorToken),
-    security(("operator" = [])),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
 )]
 pub struct ApiDoc;
 
-/// Declares the operator's bearer token.
-struct OperatorToken;
+/// Declares the bearer credential: a user's access token (JWT) or a tenant's API key.
+struct BearerAuth;
 
-impl Modify for OperatorToken {
+impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
-            "operator",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "An access token from `POST /v1/auth/login`, or an API key (`nave_ak_…`)",
+                    ))
+                    .build(),
+            ),
         );
     }
 }
 
-/// Serves the document.
-pub async fn document() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+/// The whole document: the host's routes and those of the hubs it serves.
+pub fn full() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.merge(nave_identity::rest::IdentityApiDoc::openapi());
+    doc.merge(nave_tenant::rest::TenantApiDoc::openapi());
+    doc.merge(nave_user::rest::UserApiDoc::openapi());
+    doc
+}
+
+/// Serves the document (built once).
+pub async fn document() -> Json<&'static utoipa::openapi::OpenApi> {
+    static DOC: std::sync::OnceLock<utoipa::openapi::OpenApi> = std::sync::OnceLock::new();
+    Json(DOC.get_or_init(full))
 }

@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use serde::Serialize;
 
 use super::CorrelationId;
+use super::auth::{Caller, PlatformAdmin};
 use crate::App;
 use crate::error::{Error, Result};
 use crate::store::PluginVersion;
@@ -51,6 +52,7 @@ impl From<PluginVersion> for Uploaded {
     ))]
 pub async fn upload(
     State(app): State<Arc<App>>,
+    _admin: PlatformAdmin,
     correlation: CorrelationId,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -99,7 +101,7 @@ pub struct PluginSummary {
 /// Lists plugins with their versions.
 #[utoipa::path(get, path = "/v1/plugins", tag = "plugins",
     responses((status = 200, description = "`{\"plugins\": [PluginSummary]}`", body = Object)))]
-pub async fn list(State(app): State<Arc<App>>) -> Result<Json<serde_json::Value>> {
+pub async fn list(State(app): State<Arc<App>>, _caller: Caller) -> Result<Json<serde_json::Value>> {
     let mut plugins: Vec<PluginSummary> = Vec::new();
     for version in app.registry.versions(None).await? {
         match plugins.last_mut() {
@@ -129,6 +131,7 @@ pub async fn list(State(app): State<Arc<App>>) -> Result<Json<serde_json::Value>
     ))]
 pub async fn versions(
     State(app): State<Arc<App>>,
+    _caller: Caller,
     Path(name): Path<String>,
 ) -> Result<Json<serde_json::Value>> {
     let versions = app.registry.versions(Some(&name)).await?;

@@ -12,6 +12,7 @@ pub mod channel {
         world: "nave:spoke/channel-spoke",
         imports: {
             "nave:spoke/kv": async | trappable,
+            "nave:spoke/contacts": async | trappable,
             default: trappable,
         },
         exports: { default: async },
@@ -40,6 +41,7 @@ pub mod bot {
             "nave:spoke/kv": super::channel::nave::spoke::kv,
             "nave:spoke/config": super::channel::nave::spoke::config,
             "nave:spoke/log": super::channel::nave::spoke::log,
+            "nave:spoke/contacts": super::channel::nave::spoke::contacts,
         },
     });
 }
@@ -60,8 +62,9 @@ pub mod processor {
             "nave:spoke/kv": super::channel::nave::spoke::kv,
             "nave:spoke/config": super::channel::nave::spoke::config,
             "nave:spoke/log": super::channel::nave::spoke::log,
+            "nave:spoke/contacts": super::channel::nave::spoke::contacts,
         },
     });
 }
 
-pub use channel::nave::spoke::{config, kv, log, types};
+pub use channel::nave::spoke::{config, contacts, kv, log, types};

@@ -6,6 +6,7 @@
 
 pub mod bindings;
 mod cache;
+mod contacts;
 pub mod egress;
 mod host;
 mod manifest;
@@ -138,6 +139,8 @@ pub(crate) struct HostServices {
     pub(crate) limits: Limits,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) egress: Arc<EgressPolicy>,
+    /// The user hub, behind the `contacts` import.
+    pub(crate) contacts: Arc<dyn nave_user::UserApi>,
 }
 
 /// A compiled spoke version, ready to instantiate.
@@ -203,6 +206,7 @@ impl Runtime {
         config: &Config,
         store: crate::store::Store,
         metrics: Arc<Metrics>,
+        contacts: Arc<dyn nave_user::UserApi>,
     ) -> anyhow::Result<Runtime> {
         let slots = config.max_concurrent_calls;
         let mut pool = PoolingAllocationConfig::default();
@@ -233,6 +237,7 @@ impl Runtime {
         bindings::kv::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
         bindings::config::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
         bindings::log::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+        bindings::contacts::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
 
         let egress = EgressPolicy::new(
             config.allow_private_egress.clone(),
@@ -255,6 +260,7 @@ impl Runtime {
                 limits: config.limits.clone(),
                 metrics,
                 egress: Arc::new(egress),
+                contacts,
             }),
             permits: Arc::new(Semaphore::new(slots as usize)),
             stop_ticker,

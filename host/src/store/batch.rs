@@ -1,5 +1,5 @@
 //! Group commit of inbound events: webhooks queue their events, one task writes whatever has
-//! queued in a single transaction and tells each webhook how many of its events were new.
+//! queued in a single transaction and tells each webhook which of its events were new.
 //!
 //! A webhook is answered only after its events are committed, so nothing acknowledged is
 //! lost; sharing the transaction (and its WAL write) is what lets ingress keep up under load.
@@ -21,7 +21,7 @@ pub(super) struct EventJob {
     pub(super) events: Vec<NewEvent>,
 }
 
-type Reply = oneshot::Sender<Result<u64, String>>;
+type Reply = oneshot::Sender<Result<Vec<bool>, String>>;
 
 /// The queue in front of the writer task.
 #[derive(Debug, Clone)]
@@ -37,8 +37,8 @@ impl EventWriter {
         EventWriter { queue }
     }
 
-    /// Queues a job and waits until it is committed; returns how many events were new.
-    pub(super) async fn write(&self, job: EventJob) -> anyhow::Result<u64> {
+    /// Queues a job and waits until it is committed; returns, per event, whether it was new.
+    pub(super) async fn write(&self, job: EventJob) -> anyhow::Result<Vec<bool>> {
         let (reply, done) = oneshot::channel();
         self.queue
             .send((job, reply))
@@ -54,9 +54,9 @@ async fn run(writer: SqlitePool, mut jobs: mpsc::Receiver<(EventJob, Reply)>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
         match write_batch(&writer, &batch).await {
-            Ok(counts) => {
-                for ((_, reply), count) in batch.drain(..).zip(counts) {
-                    let _ = reply.send(Ok(count));
+            Ok(news) => {
+                for ((_, reply), new) in batch.drain(..).zip(news) {
+                    let _ = reply.send(Ok(new));
                 }
             }
             Err(err) => {
@@ -69,12 +69,15 @@ async fn run(writer: SqlitePool, mut jobs: mpsc::Receiver<(EventJob, Reply)>) {
     }
 }
 
-async fn write_batch(writer: &SqlitePool, batch: &[(EventJob, Reply)]) -> sqlx::Result<Vec<u64>> {
+async fn write_batch(
+    writer: &SqlitePool,
+    batch: &[(EventJob, Reply)],
+) -> sqlx::Result<Vec<Vec<bool>>> {
     let received_at = now();
     let mut tx = writer.begin().await?;
-    let mut counts = Vec::with_capacity(batch.len());
+    let mut news = Vec::with_capacity(batch.len());
     for (job, _) in batch {
-        let mut inserted = 0;
+        let mut new = Vec::with_capacity(job.events.len());
         for event in &job.events {
             let done = sqlx::query(
                 "INSERT INTO events (installation, tenant, channel_id, kind, payload, correlation_id, received_at)
@@ -89,10 +92,10 @@ async fn write_batch(writer: &SqlitePool, batch: &[(EventJob, Reply)]) -> sqlx::
             .bind(&received_at)
             .execute(&mut *tx)
             .await?;
-            inserted += done.rows_affected();
+            new.push(done.rows_affected() > 0);
         }
-        counts.push(inserted);
+        news.push(new);
     }
     tx.commit().await?;
-    Ok(counts)
+    Ok(news)
 }

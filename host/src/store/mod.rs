@@ -444,7 +444,7 @@ impl Store {
 
     /// Stores events, skipping those whose channel id the installation already has.
     ///
-    /// Returns how many were new. All or none are written, in one transaction shared with
+    /// Returns, per event, whether it was new. All or none are written, in one transaction shared with
     /// the other webhooks being stored at the same time.
     pub async fn insert_events(
         &self,
@@ -452,9 +452,9 @@ impl Store {
         tenant: &str,
         correlation_id: &str,
         events: Vec<NewEvent>,
-    ) -> anyhow::Result<u64> {
+    ) -> anyhow::Result<Vec<bool>> {
         if events.is_empty() {
-            return Ok(0);
+            return Ok(Vec::new());
         }
         self.events
             .write(batch::EventJob {

@@ -47,6 +47,7 @@ pub use local::LocalIdentity;
 pub use password::MIN_PASSWORD_CHARS;
 pub use rest::{Memberships, NoMemberships};
 pub use seal::SealKey;
+pub use secrets::API_KEY_PREFIX;
 pub use tokens::{Claims, LEEWAY};
 pub use types::{
     AccessClaims, ApiKey, BootstrappedAdmin, CreatedApiKey, Jwk, Jwks, LogIn, MfaEnrollment,

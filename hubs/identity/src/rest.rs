@@ -58,6 +58,39 @@ struct RestState {
     memberships: Arc<dyn Memberships>,
 }
 
+/// The OpenAPI description of these routes, for the host's `/v1/openapi.json`.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(
+        sign_up,
+        log_in,
+        refresh,
+        log_out,
+        enroll_mfa,
+        confirm_mfa,
+        create_api_key,
+        list_api_keys,
+        revoke_api_key,
+        jwks,
+    ),
+    components(schemas(
+        SignUp,
+        LogIn,
+        Tokens,
+        crate::types::User,
+        MfaEnrollment,
+        NewApiKey,
+        ApiKey,
+        CreatedApiKey,
+        Jwks,
+        crate::types::Jwk,
+        RefreshBody,
+        CodeBody,
+        nave_hub_core::ErrorBody,
+    ))
+)]
+pub struct IdentityApiDoc;
+
 /// The routes above over `api`.
 pub fn router(api: Arc<dyn IdentityApi>, memberships: Arc<dyn Memberships>) -> Router {
     Router::new()
@@ -122,6 +155,8 @@ async fn caller(
     Ok(ctx)
 }
 
+/// Creates an account and signs it in.
+#[utoipa::path(post, path = "/v1/auth/signup", tag = "auth", request_body = SignUp, security(()), responses((status = 201, body = Tokens), (status = 400, description = "`invalid_argument`", body = nave_hub_core::ErrorBody), (status = 403, description = "`permission_denied`", body = nave_hub_core::ErrorBody), (status = 409, description = "`conflict`", body = nave_hub_core::ErrorBody)))]
 async fn sign_up(
     State(s): State<RestState>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
@@ -132,6 +167,8 @@ async fn sign_up(
     Ok((StatusCode::CREATED, Json(s.api.sign_up(&ctx, body).await?)))
 }
 
+/// Signs in; `reason: mfa_required` asks for `totp_code`.
+#[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LogIn, security(()), responses((status = 200, body = Tokens), (status = 401, description = "`unauthenticated`", body = nave_hub_core::ErrorBody), (status = 429, description = "`throttled`, with `Retry-After`", body = nave_hub_core::ErrorBody)))]
 async fn log_in(
     State(s): State<RestState>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
@@ -142,11 +179,13 @@ async fn log_in(
     Ok(Json(s.api.log_in(&ctx, body).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct RefreshBody {
     refresh_token: String,
 }
 
+/// Exchanges a refresh token for new tokens; a reused one ends its session.
+#[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", request_body = RefreshBody, security(()), responses((status = 200, body = Tokens), (status = 401, description = "`unauthenticated`", body = nave_hub_core::ErrorBody)))]
 async fn refresh(
     State(s): State<RestState>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
@@ -157,6 +196,8 @@ async fn refresh(
     Ok(Json(s.api.refresh(&ctx, &body.refresh_token).await?))
 }
 
+/// Ends the session of a refresh token.
+#[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", request_body = RefreshBody, security(()), responses((status = 204, description = "signed out"), (status = 401, description = "`unauthenticated`", body = nave_hub_core::ErrorBody)))]
 async fn log_out(
     State(s): State<RestState>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
@@ -168,6 +209,8 @@ async fn log_out(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Starts TOTP enrolment for the calling user.
+#[utoipa::path(post, path = "/v1/auth/mfa/enroll", tag = "auth", responses((status = 200, body = MfaEnrollment), (status = 401, description = "`unauthenticated`", body = nave_hub_core::ErrorBody), (status = 403, description = "`permission_denied`", body = nave_hub_core::ErrorBody), (status = 409, description = "`conflict`", body = nave_hub_core::ErrorBody)))]
 async fn enroll_mfa(
     State(s): State<RestState>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
@@ -177,11 +220,13 @@ async fn enroll_mfa(
     Ok(Json(s.api.enroll_mfa(&ctx).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct CodeBody {
     code: String,
 }
 
+/// Completes TOTP enrolment with a current code.
+#[utoipa::path(post, path = "/v1/auth/mfa/confirm", tag = "auth", request_body = CodeBody, responses((status = 204, description = "MFA is on"), (status = 400, description = "`invalid_argument`", body = nave_hub_core::ErrorBody), (status = 401, description = "`unauthenticated`", body = nave_hub_core::ErrorBody), (status = 403, description = "`permission_denied`", body = nave_hub_core::ErrorBody), (status = 409, description = "`conflict`", body = nave_hub_core::ErrorBody)))]
 async fn confirm_mfa(
     State(s): State<RestState>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
@@ -193,6 +238,8 @@ async fn confirm_mfa(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Creates a tenant API key; its secret is in this answer only.
+#[utoipa::path(post, path = "/v1/api-keys", tag = "api-keys", request_body = NewApiKey, responses((status = 201, body = CreatedApiKey), (status = 400, description = "`invalid_argument`", body = nave_hub_core::ErrorBody), (status = 401, description = "`unauthenticated`", body = nave_hub_core::ErrorBody), (status = 403, description = "`permission_denied`", body = nave_hub_core::ErrorBody), (status = 404, description = "`not_found`", body = nave_hub_core::ErrorBody)))]
 async fn create_api_key(
     State(s): State<RestState>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
@@ -217,6 +264,8 @@ struct TenantQuery {
     tenant_id: Uuid,
 }
 
+/// A tenant's API keys, revoked ones included; never their secrets.
+#[utoipa::path(get, path = "/v1/api-keys", tag = "api-keys", params(("tenant_id" = Uuid, Query, description = "The tenant the keys belong to")), responses((status = 200, body = [ApiKey]), (status = 401, description = "`unauthenticated`", body = nave_hub_core::ErrorBody), (status = 403, description = "`permission_denied`", body = nave_hub_core::ErrorBody), (status = 404, description = "`not_found`", body = nave_hub_core::ErrorBody)))]
 async fn list_api_keys(
     State(s): State<RestState>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
@@ -233,6 +282,8 @@ async fn list_api_keys(
     Ok(Json(s.api.list_api_keys(&ctx, q.tenant_id).await?))
 }
 
+/// Revokes an API key; it stops working at once.
+#[utoipa::path(delete, path = "/v1/api-keys/{id}", tag = "api-keys", params(("id" = Uuid, Path, description = "The key id"), ("tenant_id" = Uuid, Query, description = "The tenant the keys belong to")), responses((status = 204, description = "revoked"), (status = 401, description = "`unauthenticated`", body = nave_hub_core::ErrorBody), (status = 403, description = "`permission_denied`", body = nave_hub_core::ErrorBody), (status = 404, description = "`not_found`", body = nave_hub_core::ErrorBody)))]
 async fn revoke_api_key(
     State(s): State<RestState>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
@@ -251,6 +302,8 @@ async fn revoke_api_key(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The public keys that verify access tokens.
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "auth", security(()), responses((status = 200, body = Jwks)))]
 async fn jwks(State(s): State<RestState>, headers: HeaderMap) -> Result<Json<Jwks>> {
     let ctx = base_context(&headers, None);
     Ok(Json(s.api.jwks(&ctx).await?))

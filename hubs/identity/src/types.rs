@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// A platform account.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct User {
     /// Account id.
     pub id: Uuid,
@@ -21,7 +21,7 @@ pub struct User {
 }
 
 /// Sign-up input.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SignUp {
     /// Email address; becomes the login name.
     pub email: String,
@@ -30,7 +30,7 @@ pub struct SignUp {
 }
 
 /// Login input.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LogIn {
     /// Email address.
     pub email: String,
@@ -42,7 +42,7 @@ pub struct LogIn {
 }
 
 /// What a successful sign-up, login or refresh returns.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Tokens {
     /// The signed-in account.
     pub user: User,
@@ -61,7 +61,7 @@ pub struct Tokens {
 }
 
 /// The checked content of an access token.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AccessClaims {
     /// `sub`: the user.
     pub user_id: Uuid,
@@ -82,7 +82,7 @@ pub struct AccessClaims {
 }
 
 /// One public key in JWKS form (RFC 7517, OKP keys of RFC 8037).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Jwk {
     /// Key type: `OKP`.
     pub kty: String,
@@ -100,14 +100,14 @@ pub struct Jwk {
 }
 
 /// The `/.well-known/jwks.json` document.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Jwks {
     /// Every key a currently valid token may be signed with, newest first.
     pub keys: Vec<Jwk>,
 }
 
 /// A TOTP enrolment in progress.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MfaEnrollment {
     /// Base32 secret, for typing into an authenticator app.
     pub secret: String,
@@ -116,7 +116,7 @@ pub struct MfaEnrollment {
 }
 
 /// Input to create an API key.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NewApiKey {
     /// A name to recognize the key by (e.g. "Odoo sync").
     pub name: String,
@@ -127,7 +127,7 @@ pub struct NewApiKey {
 }
 
 /// An API key as listed (never with its secret).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ApiKey {
     /// Key id.
     pub id: Uuid,
@@ -150,7 +150,7 @@ pub struct ApiKey {
 }
 
 /// A newly created API key with its secret, shown this once.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CreatedApiKey {
     /// The key's record.
     pub key: ApiKey,

@@ -1,10 +1,12 @@
-//! Sender profiles: looked up once per person through the Graph API and cached
-//! in kv under `profile:{psid}`.
+//! Sender profiles: looked up once per person through the Graph API and kept as the
+//! platform's contact for that person (the `contacts` import), so every later message, and
+//! every other part of the platform, knows who wrote.
 //!
 //! A failed look-up never fails the webhook: Facebook would resend the whole
 //! batch. It is logged and the message goes on without a profile (and the next
 //! message from that person tries again).
 
+use nave_sdk::contacts::{self, ContactProfile};
 use nave_sdk::http::Request;
 use nave_sdk::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -14,7 +16,7 @@ use crate::{Settings, graph};
 /// The fields asked of the Graph API.
 const FIELDS: &str = "first_name,last_name,profile_pic";
 
-/// A person's profile as the Graph API gives it, and as it is cached.
+/// A person's profile as the Graph API gives it.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct GraphProfile {
     /// Given name.
@@ -38,9 +40,33 @@ impl From<GraphProfile> for Profile {
     }
 }
 
-/// The kv key a sender's profile is cached under.
-pub fn cache_key(psid: &str) -> String {
-    format!("profile:{psid}")
+impl From<&GraphProfile> for ContactProfile {
+    fn from(profile: &GraphProfile) -> Self {
+        let name = [&profile.first_name, &profile.last_name]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join(" ");
+        ContactProfile {
+            name: Some(name).filter(|n| !n.is_empty()),
+            first_name: profile.first_name.clone(),
+            last_name: profile.last_name.clone(),
+            picture_url: profile.profile_pic.clone(),
+            ..ContactProfile::default()
+        }
+    }
+}
+
+/// The message's view of a contact the platform already knows, if it has a name or picture.
+fn known(contact: &contacts::Contact) -> Option<Profile> {
+    let p = &contact.profile;
+    let has_any = p.first_name.is_some() || p.last_name.is_some() || p.picture_url.is_some();
+    has_any.then(|| Profile {
+        first_name: p.first_name.clone(),
+        last_name: p.last_name.clone(),
+        picture_url: p.picture_url.clone(),
+    })
 }
 
 /// Fills `sender_profile` of every message and postback, looking up the senders
@@ -48,18 +74,21 @@ pub fn cache_key(psid: &str) -> String {
 pub fn attach_profiles(events: &mut [InboundEvent], settings: &Settings) {
     for event in events {
         if let InboundEvent::Message(message) | InboundEvent::Postback(message) = event {
-            message.sender_profile = profile(&message.sender, settings).map(Profile::from);
+            message.sender_profile = profile(&message.sender, settings);
         }
     }
 }
 
-/// The profile of `psid`: from the cache, or looked up and cached.
-fn profile(psid: &str, settings: &Settings) -> Option<GraphProfile> {
-    let key = cache_key(psid);
-    match kv::get_json::<GraphProfile>(&key) {
-        Ok(Some(cached)) => return Some(cached),
+/// The profile of `psid`: from the platform's contact, or looked up and stored there.
+fn profile(psid: &str, settings: &Settings) -> Option<Profile> {
+    match contacts::lookup(psid) {
+        Ok(Some(contact)) => {
+            if let Some(profile) = known(&contact) {
+                return Some(profile);
+            }
+        }
         Ok(None) => {}
-        Err(error) => nave_sdk::warn!("cannot read the cached profile of {psid}: {error:?}"),
+        Err(error) => nave_sdk::warn!("cannot read the contact of {psid}: {error:?}"),
     }
     let url = graph::url(
         &settings.graph_api_base,
@@ -75,10 +104,10 @@ fn profile(psid: &str, settings: &Settings) -> Option<GraphProfile> {
     });
     match looked_up {
         Ok(profile) => {
-            if let Err(error) = kv::set_json(&key, &profile) {
-                nave_sdk::warn!("cannot cache the profile of {psid}: {error:?}");
+            if let Err(error) = contacts::resolve(psid, &ContactProfile::from(&profile)) {
+                nave_sdk::warn!("cannot store the contact of {psid}: {error:?}");
             }
-            Some(profile)
+            Some(Profile::from(profile))
         }
         Err(error) => {
             nave_sdk::warn!("profile look-up of {psid} failed: {error:?}");
@@ -104,15 +133,13 @@ mod tests {
                 picture_url: Some("https://p/1".into()),
             }
         );
-        let cached = serde_json::to_string(&profile).unwrap();
-        assert_eq!(
-            serde_json::from_str::<GraphProfile>(&cached).unwrap(),
-            profile
-        );
+        let contact = ContactProfile::from(&profile);
+        assert_eq!(contact.name.as_deref(), Some("Ann Lee"));
+        assert_eq!(contact.picture_url.as_deref(), Some("https://p/1"));
         assert_eq!(
             serde_json::from_str::<GraphProfile>("{}").unwrap(),
             GraphProfile::default()
         );
-        assert_eq!(cache_key("123"), "profile:123");
+        assert_eq!(ContactProfile::from(&GraphProfile::default()).name, None);
     }
 }

@@ -1,0 +1,157 @@
+//! The scaled-out deployment on loopback: one host runs the identity, tenant and user hubs and
+//! serves them over gRPC; a second host — the gateway and spoke runtime, running no hub — reaches
+//! them through `hub_urls`. Everything a user does through the gateway works as in the embedded
+//! default.
+
+use std::collections::BTreeMap;
+
+use nave::config::HubName;
+use nave_tests::{ADMIN_PASSWORD, TestHost, json_of, spoke};
+use reqwest::Method;
+use serde_json::json;
+
+const SERVICE_TOKEN: &str = "a shared service token for tests";
+
+#[tokio::test]
+async fn a_gateway_uses_hubs_served_by_another_process() {
+    let hubs = TestHost::start_with(|config| {
+        config.hubs.grpc_listen = BTreeMap::from([
+            (HubName::Identity, "127.0.0.1:0".parse().unwrap()),
+            (HubName::Tenant, "127.0.0.1:0".parse().unwrap()),
+            (HubName::User, "127.0.0.1:0".parse().unwrap()),
+        ]);
+        config.hubs.service_token = Some(SERVICE_TOKEN.into());
+    })
+    .await;
+    let urls: BTreeMap<HubName, String> = hubs
+        .app
+        .hubs
+        .grpc_addresses
+        .iter()
+        .map(|(hub, addr)| (*hub, format!("http://{addr}")))
+        .collect();
+    assert_eq!(urls.len(), 3, "every hub serves gRPC: {urls:?}");
+
+    let gateway = TestHost::start_with(|config| {
+        config.hubs.local.retain(|hub| !urls.contains_key(hub));
+        config.hubs.remote = urls.clone();
+        config.hubs.service_token = Some(SERVICE_TOKEN.into());
+    })
+    .await;
+    // The platform admin was created by the hubs' host; the gateway signs them in over gRPC.
+    assert!(gateway.app.hubs.bootstrapped_admin.is_none());
+    let tokens = gateway.log_in("admin@nave.localhost", ADMIN_PASSWORD).await;
+    assert!(
+        tokens["user"]["platform_admin"].as_bool().unwrap_or(false),
+        "{tokens}"
+    );
+
+    // A new user signs up at the gateway, creates a workspace and installs a spoke in it.
+    let (_, ann) = gateway.sign_up("ann@example.com").await;
+    let (status, tenant) = json_of(
+        gateway
+            .http
+            .post(gateway.at("/v1/tenants"))
+            .bearer_auth(&ann)
+            .json(&json!({ "slug": "anns-shop", "name": "Ann's shop" }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status.as_u16(), tenant["role"].as_str()),
+        (201, Some("owner")),
+        "{tenant}"
+    );
+    let (status, _) = gateway.upload(spoke("fixtures/hostile")).await;
+    assert!(status.is_success());
+    let (status, installation) = json_of(
+        gateway
+            .http
+            .post(gateway.at("/v1/tenants/anns-shop/installations"))
+            .bearer_auth(&ann)
+            .json(&json!({ "plugin": "hostile" }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status.as_u16(), 201, "{installation}");
+
+    // Her profile lives in the user hub, behind the gateway.
+    let (status, profile) = json_of(
+        gateway
+            .http
+            .patch(gateway.at("/v1/me/profile"))
+            .bearer_auth(&ann)
+            .json(&json!({ "display_name": "Ann", "time_zone": "Europe/Lisbon" }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status.as_u16(), profile["display_name"].as_str()),
+        (200, Some("Ann")),
+        "{profile}"
+    );
+    let (_, seen) = json_of(
+        hubs.http
+            .get(hubs.at("/v1/me/profile"))
+            .bearer_auth(&ann)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(seen["time_zone"], "Europe/Lisbon");
+
+    // The workspace lives in the hubs' host: it is visible there too.
+    let (status, seen) = json_of(
+        hubs.http
+            .get(hubs.at("/v1/tenants/anns-shop"))
+            .bearer_auth(&ann)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status.as_u16(), seen["id"].clone()),
+        (200, tenant["id"].clone())
+    );
+
+    // Another user of the gateway cannot see it, exactly as in one process.
+    let (_, bob) = gateway.sign_up("bob@example.com").await;
+    let response = gateway
+        .http
+        .request(
+            Method::GET,
+            gateway.at("/v1/tenants/anns-shop/installations"),
+        )
+        .bearer_auth(&bob)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 404);
+}
+
+#[tokio::test]
+async fn hubs_refuse_grpc_calls_without_the_service_token() {
+    let hubs = TestHost::start_with(|config| {
+        config.hubs.grpc_listen =
+            BTreeMap::from([(HubName::Identity, "127.0.0.1:0".parse().unwrap())]);
+        config.hubs.service_token = Some(SERVICE_TOKEN.into());
+    })
+    .await;
+    let (_, addr) = hubs.app.hubs.grpc_addresses[0];
+    let wrong = nave_hub_core::grpc::ServiceToken::new(Some("not the shared token at all".into()));
+    let client = nave_identity::grpc::IdentityClient::connect(&format!("http://{addr}"), wrong)
+        .await
+        .unwrap();
+    let err = nave_identity::IdentityApi::jwks(&client, &nave_hub_core::AuthContext::anonymous())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "unauthenticated", "{err:?}");
+}

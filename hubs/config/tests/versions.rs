@@ -185,3 +185,36 @@ async fn a_stale_expected_version_is_a_conflict() {
         assert_eq!(third.version, second.version + 1, "[{}]", hub.label);
     }
 }
+
+#[tokio::test]
+async fn of_concurrent_writers_expecting_one_version_exactly_one_wins() {
+    for hub in hubs().await {
+        let sys = system();
+        let tenant = new_id();
+        let scope = Scope::Tenant(tenant);
+        let base = hub.api.set(&sys, scope, KEY, json!(1), None).await.unwrap();
+        let writers = (0..8).map(|n| {
+            let api = hub.api.clone();
+            let sys = sys.clone();
+            tokio::spawn(async move {
+                api.set(&sys, scope, KEY, json!(100 + n), Some(base.version))
+                    .await
+            })
+        });
+        let mut won = Vec::new();
+        for writer in writers.collect::<Vec<_>>() {
+            match writer.await.unwrap() {
+                Ok(change) => won.push(change),
+                Err(e) => assert_eq!(e.code(), "conflict", "[{}] {e:?}", hub.label),
+            }
+        }
+        assert_eq!(won.len(), 1, "[{}] {won:?}", hub.label);
+        let now = resolved(&hub, KEY, ResolveAt::tenant(tenant)).await;
+        assert_eq!(
+            (now.value, now.version),
+            (won[0].value.clone().unwrap(), won[0].version)
+        );
+        // The losers' refused writes left no gap.
+        assert_eq!(won[0].version, base.version + 1, "[{}]", hub.label);
+    }
+}

@@ -253,7 +253,7 @@ impl ConfigApi for LocalConfig {
         self.do_resolve_all(ctx, at, reveal).await
     }
 
-    #[tracing::instrument(skip_all, fields(key, scope = %scope, correlation_id = %ctx.correlation_id))]
+    #[tracing::instrument(skip_all, fields(key = %key, scope = %scope, correlation_id = %ctx.correlation_id))]
     async fn set(
         &self,
         ctx: &AuthContext,
@@ -265,12 +265,12 @@ impl ConfigApi for LocalConfig {
         self.do_set(ctx, scope, key, value, expected_version).await
     }
 
-    #[tracing::instrument(skip_all, fields(key, scope = %scope, correlation_id = %ctx.correlation_id))]
+    #[tracing::instrument(skip_all, fields(key = %key, scope = %scope, correlation_id = %ctx.correlation_id))]
     async fn unset(&self, ctx: &AuthContext, scope: Scope, key: &str) -> Result<Change> {
         self.do_unset(ctx, scope, key).await
     }
 
-    #[tracing::instrument(skip_all, fields(key, scope = %scope, correlation_id = %ctx.correlation_id))]
+    #[tracing::instrument(skip_all, fields(key = %key, scope = %scope, correlation_id = %ctx.correlation_id))]
     async fn rollback(
         &self,
         ctx: &AuthContext,

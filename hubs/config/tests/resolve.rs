@@ -266,3 +266,103 @@ async fn definitions_describe_every_setting() {
         );
     }
 }
+
+#[tokio::test]
+async fn settings_declared_by_the_host_are_checked_like_the_builtin_ones() {
+    use nave_config::{ConfigConfig, DefaultValue, SettingDef};
+    static EXTRA: [SettingDef; 2] = [
+        SettingDef {
+            key: "inbox.greeting",
+            kind: Kind::String { max_len: 5 },
+            default: DefaultValue::String("hi"),
+            scopes: &[ScopeKind::Tenant],
+            description: "Greeting shown to new contacts.",
+        },
+        SettingDef {
+            key: "inbox.enabled",
+            kind: Kind::Bool,
+            default: DefaultValue::Bool(true),
+            scopes: &[ScopeKind::Global, ScopeKind::Tenant],
+            description: "Whether the inbox accepts messages.",
+        },
+    ];
+    let config = || ConfigConfig {
+        extra: EXTRA.to_vec(),
+        seal_key: None,
+    };
+    for hub in hubs_with(config).await {
+        let tenant = new_id();
+        let sys = system();
+        let at = ResolveAt::tenant(tenant);
+        assert_eq!(
+            resolved(&hub, "inbox.greeting", at).await.value,
+            json!("hi")
+        );
+        hub.api
+            .set(
+                &sys,
+                Scope::Tenant(tenant),
+                "inbox.greeting",
+                json!("hallo"),
+                None,
+            )
+            .await
+            .unwrap();
+        hub.api
+            .set(&sys, Scope::Global, "inbox.enabled", json!(false), None)
+            .await
+            .unwrap();
+        let all = hub.api.resolve_all(&sys, at, false).await.unwrap();
+        let value = |key: &str| all.iter().find(|r| r.key == key).unwrap().value.clone();
+        assert_eq!(value("inbox.greeting"), json!("hallo"), "[{}]", hub.label);
+        assert_eq!(value("inbox.enabled"), json!(false), "[{}]", hub.label);
+
+        let err = assert_err(
+            &hub,
+            hub.api
+                .set(
+                    &sys,
+                    Scope::Tenant(tenant),
+                    "inbox.greeting",
+                    json!("hello!"),
+                    None,
+                )
+                .await,
+            "invalid_argument",
+        );
+        assert!(
+            err.fields()[0].message.contains("at most 5 characters"),
+            "[{}] {err:?}",
+            hub.label
+        );
+        assert_err(
+            &hub,
+            hub.api
+                .set(
+                    &sys,
+                    Scope::Tenant(tenant),
+                    "inbox.enabled",
+                    json!("no"),
+                    None,
+                )
+                .await,
+            "invalid_argument",
+        );
+        // Unsetting where a setting cannot be set names the allowed scopes too.
+        let err = assert_err(
+            &hub,
+            hub.api.unset(&sys, Scope::Global, "inbox.greeting").await,
+            "invalid_argument",
+        );
+        assert_eq!(err.fields()[0].field, "scope", "[{}]", hub.label);
+        let defs = hub.api.list_definitions(&sys).await.unwrap();
+        let greeting = defs.iter().find(|d| d.key == "inbox.greeting").unwrap();
+        assert_eq!(
+            greeting.kind,
+            Kind::String { max_len: 5 },
+            "[{}]",
+            hub.label
+        );
+        assert_eq!(greeting.default, Some(json!("hi")));
+    }
+}

@@ -191,3 +191,51 @@ pub fn def_from_pb(d: pb::SettingDef) -> Result<SettingDefView> {
         description: d.description,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::BUILTIN;
+
+    #[test]
+    fn definitions_and_changes_survive_the_wire() {
+        for def in BUILTIN {
+            let view = def.view();
+            assert_eq!(def_from_pb(def_to_pb(view.clone())).unwrap(), view);
+        }
+        let change = Change {
+            version: 7,
+            key: "webhook.signing_secret".into(),
+            scope: Scope::Installation {
+                tenant_id: nave_hub_core::ids::new_id(),
+                installation_id: nave_hub_core::ids::new_id(),
+            },
+            action: ChangeAction::Rollback,
+            value: Some(crate::MASK.into()),
+            previous: None,
+            masked: true,
+            rolled_back_to: Some(3),
+            actor: "system".into(),
+            correlation_id: "c".into(),
+            at: from_millis(1_700_000_000_000).unwrap(),
+        };
+        assert_eq!(
+            change_from_pb(change_to_pb(change.clone())).unwrap(),
+            change
+        );
+    }
+
+    #[test]
+    fn malformed_scopes_and_values_name_the_field() {
+        let err = scope_from_pb(Some(pb::Scope {
+            kind: "tenant".into(),
+            tenant_id: None,
+            installation_id: None,
+        }))
+        .unwrap_err();
+        assert_eq!(err.fields()[0].field, "scope");
+        let err = json_from_pb("value", "2000ms").unwrap_err();
+        assert_eq!(err.fields()[0].field, "value");
+        assert!(scope_from_pb(None).is_err());
+    }
+}

@@ -51,7 +51,7 @@ pub struct ServeArgs {
     /// Spoke calls running at once; also the size of the instance pool [default: 128].
     #[arg(long, env = "NAVE_MAX_CONCURRENT_CALLS")]
     pub max_concurrent_calls: Option<u32>,
-    /// Hubs this process runs, comma-separated [default: identity,tenant,user].
+    /// Hubs this process runs, comma-separated [default: identity,tenant,user,billing,wallet].
     #[arg(long, env = "NAVE_HUBS", value_delimiter = ',')]
     pub hubs: Option<Vec<HubName>>,
     /// Where a hub this process does not run serves gRPC, as HUB=URL (repeatable),
@@ -96,11 +96,21 @@ pub enum HubName {
     Tenant,
     /// Profiles, preferences, contacts.
     User,
+    /// Plans, entitlements, usage.
+    Billing,
+    /// Wallets over a double-entry ledger.
+    Wallet,
 }
 
 impl HubName {
     /// Every hub this host knows.
-    pub const ALL: [HubName; 3] = [HubName::Identity, HubName::Tenant, HubName::User];
+    pub const ALL: [HubName; 5] = [
+        HubName::Identity,
+        HubName::Tenant,
+        HubName::User,
+        HubName::Billing,
+        HubName::Wallet,
+    ];
 
     /// The hub's name (`identity`, ...), also its SQLite file name.
     pub fn as_str(self) -> &'static str {
@@ -108,6 +118,8 @@ impl HubName {
             HubName::Identity => "identity",
             HubName::Tenant => "tenant",
             HubName::User => "user",
+            HubName::Billing => "billing",
+            HubName::Wallet => "wallet",
         }
     }
 
@@ -117,6 +129,8 @@ impl HubName {
             HubName::Identity => 50051,
             HubName::User => 50052,
             HubName::Tenant => 50053,
+            HubName::Billing => 50055,
+            HubName::Wallet => 50056,
         }
     }
 }
@@ -134,7 +148,11 @@ impl FromStr for HubName {
         HubName::ALL
             .into_iter()
             .find(|h| h.as_str() == s.trim())
-            .ok_or_else(|| format!("unknown hub `{s}`; the hubs are identity, tenant and user"))
+            .ok_or_else(|| {
+                format!(
+                    "unknown hub `{s}`; the hubs are identity, tenant, user, billing and wallet"
+                )
+            })
     }
 }
 
@@ -596,7 +614,7 @@ mod tests {
             "service_token",
         );
         let split = Config::resolve(ServeArgs {
-            hubs: Some(vec![HubName::User]),
+            hubs: Some(vec![HubName::User, HubName::Billing, HubName::Wallet]),
             hub_urls: vec![
                 (HubName::Identity, "http://10.0.0.5:50051".into()),
                 (HubName::Tenant, "http://10.0.0.5:50053".into()),
@@ -613,7 +631,7 @@ mod tests {
                 .0,
             HubName::Tenant
         );
-        assert!(parse_hub_pair::<String>("billing=http://x").is_err());
+        assert!(parse_hub_pair::<String>("app=http://x").is_err());
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use nave_billing::{BillingApi, BillingConfig, LocalBilling};
 use nave_hub_core::grpc::ServiceToken;
 use nave_hub_core::{Clock, DbConfig, SystemClock};
 use nave_identity::{
@@ -16,6 +17,7 @@ use nave_identity::{
 };
 use nave_tenant::{LocalTenant, TenantApi, TenantConfig};
 use nave_user::{LocalUser, UserApi, UserConfig};
+use nave_wallet::{LocalWallet, WalletApi, WalletConfig};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -32,6 +34,10 @@ pub struct Hubs {
     pub tenant: Arc<dyn TenantApi>,
     /// Profiles, preferences and contacts.
     pub user: Arc<dyn UserApi>,
+    /// Plans, entitlements and usage.
+    pub billing: Arc<dyn BillingApi>,
+    /// Wallets and their ledger.
+    pub wallet: Arc<dyn WalletApi>,
     /// The platform admin created by this start, with its generated password if any.
     pub bootstrapped_admin: Option<BootstrappedAdmin>,
     /// Where local hubs serve gRPC (the bound addresses, so port 0 works).
@@ -122,6 +128,39 @@ impl Hubs {
             ))
         };
 
+        let billing: Arc<dyn BillingApi> = if hubs.is_local(HubName::Billing) {
+            Arc::new(
+                LocalBilling::open(
+                    &db(HubName::Billing)?,
+                    BillingConfig::default(),
+                    clock.clone(),
+                )
+                .await
+                .context("opening the billing hub")?,
+            )
+        } else {
+            Arc::new(nave_billing::grpc::BillingClient::from_channel(
+                channel(config, HubName::Billing)?,
+                token.clone(),
+            ))
+        };
+        let wallet: Arc<dyn WalletApi> = if hubs.is_local(HubName::Wallet) {
+            Arc::new(
+                LocalWallet::open(
+                    &db(HubName::Wallet)?,
+                    WalletConfig::default(),
+                    clock.clone(),
+                )
+                .await
+                .context("opening the wallet hub")?,
+            )
+        } else {
+            Arc::new(nave_wallet::grpc::WalletClient::from_channel(
+                channel(config, HubName::Wallet)?,
+                token.clone(),
+            ))
+        };
+
         let (stop, stopped) = watch::channel(false);
         let mut grpc_addresses = Vec::new();
         let mut servers = Vec::new();
@@ -154,6 +193,18 @@ impl Hubs {
                     token,
                     shutdown,
                 )),
+                HubName::Billing => tokio::spawn(nave_billing::grpc::serve(
+                    listener,
+                    billing.clone(),
+                    token,
+                    shutdown,
+                )),
+                HubName::Wallet => tokio::spawn(nave_wallet::grpc::serve(
+                    listener,
+                    wallet.clone(),
+                    token,
+                    shutdown,
+                )),
             };
             servers.push(tokio::spawn(async move {
                 match served.await {
@@ -168,6 +219,8 @@ impl Hubs {
             identity,
             tenant,
             user,
+            billing,
+            wallet,
             bootstrapped_admin,
             grpc_addresses,
             servers,

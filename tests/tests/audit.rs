@@ -87,10 +87,20 @@ async fn the_trail_merges_every_hub_and_pages_without_gaps() {
         ),
         (Some("system"), Some("webhook-1"))
     );
-    let times: Vec<&str> = entries.iter().map(|e| e["at"].as_str().unwrap()).collect();
-    let mut sorted = times.clone();
-    sorted.sort();
-    assert_eq!(times, sorted, "oldest first");
+    let times: Vec<time::OffsetDateTime> = entries
+        .iter()
+        .map(|e| {
+            time::OffsetDateTime::parse(
+                e["at"].as_str().unwrap(),
+                &time::format_description::well_known::Rfc3339,
+            )
+            .unwrap()
+        })
+        .collect();
+    assert!(
+        times.windows(2).all(|w| w[0] <= w[1]),
+        "oldest first: {times:?}"
+    );
     assert!(all["next"].is_null());
 
     // Two at a time: the same entries, none twice, none missing.

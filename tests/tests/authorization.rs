@@ -85,6 +85,14 @@ fn matrix() -> Vec<Row> {
         row(delete.clone(), "/v1/tenants/{tenant}/installations/{id}", None, Installation, [401, 404, 403, 403, 200, 200, 403]),
         row(get.clone(), "/v1/tenants/{tenant}/installations/{id}/events", None, No, [401, 404, 200, 200, 200, 200, 200]),
         row(get.clone(), "/v1/tenants/{tenant}/audit", None, No, [401, 404, 403, 403, 200, 200, 200]),
+        // Plans, usage and wallets (billing and wallet hubs): the snapshot comes first, so
+        // `acme` has a plan for the rows after it.
+        row(get.clone(), "/v1/plans", None, No, [401, 200, 200, 200, 200, 200, 200]),
+        row(Method::PUT, "/v1/billing/snapshot", Some(r#"{"plans": [{"code": "team", "name": "Team", "entitlements": {"messages_per_period": 1000, "installations": 10, "apps": "all"}}], "tenants": [{"tenant_id": "{tenant_id}", "plan": "team"}]}"#), No, [401, 403, 403, 403, 403, 403, 200]),
+        row(get.clone(), "/v1/tenants/{tenant}/billing", None, No, [401, 404, 403, 403, 200, 200, 200]),
+        row(get.clone(), "/v1/tenants/{tenant}/wallet", None, No, [401, 404, 403, 403, 200, 200, 200]),
+        row(get.clone(), "/v1/tenants/{tenant}/wallet/transactions", None, No, [401, 404, 403, 403, 200, 200, 200]),
+        row(post.clone(), "/v1/tenants/{tenant}/wallet/credits", Some(r#"{"amount": 500, "source": "top_up", "memo": "welcome", "idempotency_key": "top-up-{unique}"}"#), No, [401, 403, 403, 403, 403, 403, 201]),
         // Contacts (user hub): members read, agents and up correct, merge and erase.
         row(get.clone(), "/v1/tenants/{tenant}/contacts", None, No, [401, 404, 200, 200, 200, 200, 200]),
         row(get.clone(), "/v1/tenants/{tenant}/contacts/{id}", None, No, [401, 404, 200, 200, 200, 200, 200]),

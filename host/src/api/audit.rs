@@ -18,7 +18,7 @@ use crate::App;
 use crate::error::{Error, Result};
 
 /// The hubs whose logs make the trail, in cursor order.
-const HUBS: [&str; 3] = ["identity", "tenant", "user"];
+const HUBS: [&str; 5] = ["identity", "tenant", "user", "billing", "wallet"];
 
 /// Paging of the trail.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -80,7 +80,7 @@ pub async fn trail(
         Some(text) => parse_cursor(text).ok_or_else(|| {
             bad("`after` must be the `next` of a previous page of this trail".into())
         })?,
-        None => [0; 3],
+        None => [0; HUBS.len()],
     };
     let limit = query.limit.unwrap_or(50).clamp(1, 200) as usize;
     let access = caller
@@ -88,13 +88,11 @@ pub async fn trail(
         .await?;
     let scope = EventScope::Tenant(access.tenant.id);
     let ctx = &access.ctx;
-    let pages = futures::future::try_join3(
-        read(ctx, &app, 0, scope, cursor[0], limit),
-        read(ctx, &app, 1, scope, cursor[1], limit),
-        read(ctx, &app, 2, scope, cursor[2], limit),
+    let pages = futures::future::try_join_all(
+        (0..HUBS.len()).map(|hub| read(ctx, &app, hub, scope, cursor[hub], limit)),
     )
     .await?;
-    Ok(Json(merge([pages.0, pages.1, pages.2], cursor, limit)))
+    Ok(Json(merge(pages, cursor, limit)))
 }
 
 async fn read(
@@ -110,12 +108,14 @@ async fn read(
     Ok(match hub {
         0 => hubs.identity.list_events(ctx, scope, after, limit).await?,
         1 => hubs.tenant.list_events(ctx, scope, after, limit).await?,
-        _ => hubs.user.list_events(ctx, scope, after, limit).await?,
+        2 => hubs.user.list_events(ctx, scope, after, limit).await?,
+        3 => hubs.billing.list_events(ctx, scope, after, limit).await?,
+        _ => hubs.wallet.list_events(ctx, scope, after, limit).await?,
     })
 }
 
-/// The oldest `limit` events of the three pages, and the cursor after them.
-fn merge(pages: [EventPage; 3], mut cursor: [i64; 3], limit: usize) -> AuditPage {
+/// The oldest `limit` events of the hubs' pages, and the cursor after them.
+fn merge(pages: Vec<EventPage>, mut cursor: [i64; HUBS.len()], limit: usize) -> AuditPage {
     let hub_has_more = pages.iter().any(|p| p.next_after_seq.is_some());
     let mut all: Vec<(usize, Event)> = pages
         .into_iter()
@@ -146,7 +146,7 @@ fn merge(pages: [EventPage; 3], mut cursor: [i64; 3], limit: usize) -> AuditPage
     }
 }
 
-fn format_cursor(cursor: [i64; 3]) -> String {
+fn format_cursor(cursor: [i64; HUBS.len()]) -> String {
     HUBS.iter()
         .zip(cursor)
         .map(|(hub, seq)| format!("{hub}:{seq}"))
@@ -154,8 +154,8 @@ fn format_cursor(cursor: [i64; 3]) -> String {
         .join(",")
 }
 
-fn parse_cursor(text: &str) -> Option<[i64; 3]> {
-    let mut cursor = [0; 3];
+fn parse_cursor(text: &str) -> Option<[i64; HUBS.len()]> {
+    let mut cursor = [0; HUBS.len()];
     let parts: Vec<&str> = text.split(',').collect();
     if parts.len() != HUBS.len() {
         return None;
@@ -197,34 +197,40 @@ mod tests {
 
     #[test]
     fn pages_merge_in_time_order_and_the_cursor_never_skips() {
-        let pages = [
+        let pages = vec![
             page(vec![event(1, 10), event(2, 40)]),
             page(vec![event(7, 20), event(8, 50)]),
             page(vec![event(3, 30)]),
+            page(vec![]),
+            page(vec![event(5, 35)]),
         ];
-        let first = merge(pages, [0, 6, 2], 3);
+        let first = merge(pages, [0, 6, 2, 0, 4], 3);
         let hubs: Vec<&str> = first.entries.iter().map(|e| e.hub).collect();
         assert_eq!(hubs, ["identity", "tenant", "user"]);
         let next = first.next.unwrap();
-        assert_eq!(next, "identity:1,tenant:7,user:3");
-        assert_eq!(parse_cursor(&next), Some([1, 7, 3]));
+        assert_eq!(next, "identity:1,tenant:7,user:3,billing:0,wallet:4");
+        assert_eq!(parse_cursor(&next), Some([1, 7, 3, 0, 4]));
         let last = merge(
-            [
+            vec![
                 page(vec![event(2, 40)]),
                 page(vec![event(8, 50)]),
                 page(vec![]),
+                page(vec![]),
+                page(vec![event(5, 35)]),
             ],
-            [1, 7, 3],
-            3,
+            [1, 7, 3, 0, 4],
+            5,
         );
-        assert_eq!(last.entries.len(), 2);
+        let hubs: Vec<&str> = last.entries.iter().map(|e| e.hub).collect();
+        assert_eq!(hubs, ["wallet", "identity", "tenant"]);
         assert!(last.next.is_none());
         for bad in [
             "",
             "identity:1",
-            "tenant:1,identity:2,user:3",
-            "identity:-1,tenant:0,user:0",
-            "identity:x,tenant:0,user:0",
+            "identity:1,tenant:7,user:3",
+            "tenant:1,identity:2,user:3,billing:0,wallet:0",
+            "identity:-1,tenant:0,user:0,billing:0,wallet:0",
+            "identity:x,tenant:0,user:0,billing:0,wallet:0",
         ] {
             assert_eq!(parse_cursor(bad), None, "{bad}");
         }

@@ -9,6 +9,7 @@ pub mod auth;
 mod contacts;
 mod hooks;
 mod installations;
+mod money;
 pub mod openapi;
 mod ops;
 mod plugins;
@@ -57,6 +58,15 @@ pub fn router(app: Arc<App>) -> Router {
             get(installations::events),
         )
         .route("/tenants/{tenant}/audit", get(audit::trail))
+        .route("/plans", get(money::plans))
+        .route("/billing/snapshot", axum::routing::put(money::import))
+        .route("/tenants/{tenant}/billing", get(money::tenant_billing))
+        .route("/tenants/{tenant}/wallet", get(money::balance))
+        .route(
+            "/tenants/{tenant}/wallet/transactions",
+            get(money::statement),
+        )
+        .route("/tenants/{tenant}/wallet/credits", post(money::credit))
         .route("/tenants/{tenant}/contacts", get(contacts::list))
         .route(
             "/tenants/{tenant}/contacts/{id}",

@@ -6,7 +6,7 @@ use serde::Serialize;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{audit, contacts, hooks, installations, ops, plugins};
+use super::{audit, contacts, hooks, installations, money, ops, plugins};
 
 /// The JSON body of every error.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -29,7 +29,8 @@ pub struct ErrorBody {
         plugins::upload, plugins::list, plugins::versions,
         installations::create, installations::list, installations::get, installations::update,
         installations::remove, installations::events,
-        audit::trail, contacts::list, contacts::get, contacts::update, contacts::merge, contacts::remove,
+        audit::trail, money::plans, money::import, money::tenant_billing, money::balance,
+        money::statement, money::credit, contacts::list, contacts::get, contacts::update, contacts::merge, contacts::remove,
         hooks::webhook_route,
         ops::healthz, ops::readyz, ops::metrics,
     ),
@@ -38,6 +39,10 @@ pub struct ErrorBody {
         crate::store::StoredEvent, crate::runtime::Manifest, crate::runtime::SettingSpec,
         crate::runtime::Role, crate::registry::InstallationView, crate::registry::NewInstallation,
         crate::registry::InstallationChange, contacts::MergeBody, audit::AuditPage, audit::AuditEntry, nave_user::Contact,
+        nave_billing::Plan, nave_billing::Entitlements, nave_billing::Snapshot,
+        nave_billing::TenantPlan, nave_billing::ImportReport, nave_billing::TenantBilling,
+        nave_billing::Usage, nave_wallet::Balance, nave_wallet::Credit,
+        nave_wallet::StatementPage, nave_wallet::Transaction,
         nave_user::ContactPage, nave_user::ContactProfile, nave_user::ContactIdentity,
     )),
     modifiers(&BearerAuth),

@@ -30,6 +30,47 @@ pub struct App {
     pub metrics: Arc<Metrics>,
     /// The identity, tenant and user hubs (local or remote).
     pub hubs: Hubs,
+    /// Inbound messages to count on their senders' contacts, for the activity worker.
+    pub activity: tokio::sync::mpsc::Sender<Activity>,
+}
+
+/// One inbound message to count on its sender's contact.
+#[derive(Debug)]
+pub struct Activity {
+    /// The platform acting in the tenant, with the webhook's correlation id.
+    pub ctx: nave_hub_core::AuthContext,
+    /// The tenant.
+    pub tenant: uuid::Uuid,
+    /// The sender as the channel knows them.
+    pub identity: nave_user::ChannelIdentity,
+    /// When the channel says the message was sent.
+    pub at: time::OffsetDateTime,
+}
+
+/// Applies queued activity one item at a time, in arrival order.
+fn spawn_activity_worker(
+    users: Arc<dyn nave_user::UserApi>,
+) -> tokio::sync::mpsc::Sender<Activity> {
+    let (queue, mut items) = tokio::sync::mpsc::channel::<Activity>(4096);
+    tokio::spawn(async move {
+        while let Some(a) = items.recv().await {
+            let installation = a.identity.installation_id;
+            let counted = users
+                .record_activity(
+                    &a.ctx,
+                    a.tenant,
+                    a.identity,
+                    nave_user::Direction::In,
+                    a.at,
+                    None,
+                )
+                .await;
+            if let Err(error) = counted {
+                tracing::warn!(%error, %installation, "counting a message on its contact failed");
+            }
+        }
+    });
+    queue
 }
 
 impl App {
@@ -54,6 +95,7 @@ impl App {
             runtime,
             registry,
             metrics,
+            activity: spawn_activity_worker(hubs.user.clone()),
             hubs,
         });
         if let Some(dir) = app.config.plugins_dir.clone() {

@@ -127,17 +127,18 @@ async fn handle(
         .await?;
     let stored = new.iter().filter(|n| **n).count() as u64;
     app.metrics.events_stored.inc_by(stored);
-    count_inbound(app, &installation, correlation_id, &outcome.events, &new);
+    count_inbound(app, &installation, correlation_id, &outcome.events, &new).await;
     if received > 0 {
         tracing::debug!(installation = %installation.record.id, received, stored, "webhook events stored");
     }
     Ok(spoke_response(outcome.response))
 }
 
-/// Counts each new message on its sender's contact (messages in, first and last seen) in the
-/// user hub, after the answer: the channel is not kept waiting, and a failure is only logged
-/// (the message itself is stored).
-fn count_inbound(
+/// Queues each new message for counting on its sender's contact (messages in, first and last
+/// seen) in the user hub; one worker applies them in order, after the answer, so the channel is
+/// not kept waiting and writers do not fight over the database. A failure is only logged (the
+/// message itself is stored).
+async fn count_inbound(
     app: &App,
     installation: &crate::registry::Installation,
     correlation_id: &str,
@@ -161,31 +162,28 @@ fn count_inbound(
     if senders.is_empty() {
         return;
     }
-    let users = app.hubs.user.clone();
-    let installation_id = installation.record.id;
-    let channel = installation.record.plugin.clone();
     let ctx = nave_hub_core::AuthContext::system()
         .in_tenant(tenant, nave_hub_core::Role::Agent)
         .with_correlation_id(correlation_id);
-    tokio::spawn(async move {
-        for (sender, timestamp_ms) in senders {
-            let at = time::OffsetDateTime::from_unix_timestamp_nanos(
-                i128::from(timestamp_ms) * 1_000_000,
-            )
-            .unwrap_or_else(|_| time::OffsetDateTime::now_utc());
-            let identity = nave_user::ChannelIdentity {
-                installation_id,
-                channel: channel.clone(),
+    for (sender, timestamp_ms) in senders {
+        let at =
+            time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(timestamp_ms) * 1_000_000)
+                .unwrap_or_else(|_| time::OffsetDateTime::now_utc());
+        let activity = crate::app::Activity {
+            ctx: ctx.clone(),
+            tenant,
+            identity: nave_user::ChannelIdentity {
+                installation_id: installation.record.id,
+                channel: installation.record.plugin.clone(),
                 channel_user_id: sender,
-            };
-            let counted = users
-                .record_activity(&ctx, tenant, identity, nave_user::Direction::In, at, None)
-                .await;
-            if let Err(error) = counted {
-                tracing::warn!(%error, installation = %installation_id, "counting a message on its contact failed");
-            }
+            },
+            at,
+        };
+        // A full queue slows webhooks down rather than growing without bound.
+        if app.activity.send(activity).await.is_err() {
+            tracing::warn!("the contact activity worker has stopped");
         }
-    });
+    }
 }
 
 /// The spoke's answer, as is but for headers the host owns.

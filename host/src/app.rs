@@ -25,13 +25,19 @@ pub struct App {
     /// The spoke runtime.
     pub runtime: Arc<Runtime>,
     /// Plugins and installations.
-    pub registry: Registry,
+    pub registry: Arc<Registry>,
     /// Prometheus metrics.
     pub metrics: Arc<Metrics>,
     /// The identity, tenant and user hubs (local or remote).
     pub hubs: Hubs,
     /// Inbound messages to count on their senders' contacts, for the activity worker.
     pub activity: tokio::sync::mpsc::Sender<Activity>,
+    /// The message hub: conversations, routing, the outbox.
+    pub messages: Arc<dyn nave_message::MessageApi>,
+    /// The message hub's engine, for its counters.
+    pub message_engine: Arc<nave_message::Engine>,
+    /// Wakes the inbox feeder after webhooks stored new events.
+    pub inbox: crate::pipeline::InboxSignal,
 }
 
 /// One inbound message to count on its sender's contact.
@@ -88,7 +94,11 @@ impl App {
             metrics.clone(),
             hubs.user.clone(),
         )?);
-        let registry = Registry::open(store.clone(), runtime.clone(), secrets).await?;
+        let registry = Arc::new(Registry::open(store.clone(), runtime.clone(), secrets).await?);
+        let local_messages = open_message_hub(&config, &hubs, &registry, &runtime).await?;
+        let message_engine = local_messages.engine().clone();
+        let messages: Arc<dyn nave_message::MessageApi> = Arc::new(local_messages);
+        let inbox = crate::pipeline::spawn_feeder(store.clone(), messages.clone());
         let app = Arc::new(App {
             config,
             store,
@@ -97,6 +107,9 @@ impl App {
             metrics,
             activity: spawn_activity_worker(hubs.user.clone()),
             hubs,
+            messages,
+            message_engine,
+            inbox,
         });
         if let Some(dir) = app.config.plugins_dir.clone() {
             app.register_folder(&dir).await?;
@@ -127,6 +140,47 @@ impl App {
         }
         Ok(())
     }
+}
+
+/// Opens the message hub beside the runtime it drives, and starts its engine.
+async fn open_message_hub(
+    config: &Config,
+    hubs: &Hubs,
+    registry: &Arc<Registry>,
+    runtime: &Arc<Runtime>,
+) -> anyhow::Result<nave_message::LocalMessages> {
+    let settings = &config.messages;
+    let db = match &settings.database {
+        Some(url) => nave_hub_core::DbConfig::postgres_url(url)?,
+        None => nave_hub_core::DbConfig::sqlite_in(&config.data_dir, "message"),
+    };
+    let store = nave_message::MessageStore::open(&db)
+        .await
+        .context("opening the message hub's database")?;
+    let spokes = Arc::new(crate::pipeline::HostSpokes {
+        registry: registry.clone(),
+        runtime: runtime.clone(),
+    });
+    let peers = nave_message::Peers {
+        billing: hubs.billing.clone(),
+        wallet: hubs.wallet.clone(),
+        users: hubs.user.clone(),
+        tariff: Arc::new(nave_message::FixedTariff(settings.message_cost)),
+    };
+    let engine = nave_message::EngineConfig {
+        concurrency: settings.concurrency,
+        retry_base: std::time::Duration::from_millis(settings.retry_base_ms),
+        retry_max: std::time::Duration::from_millis(settings.retry_max_ms),
+        max_attempts: settings.max_attempts,
+    };
+    Ok(nave_message::LocalMessages::start(
+        store,
+        spokes,
+        peers,
+        Arc::new(nave_hub_core::SystemClock),
+        engine,
+    )
+    .await?)
 }
 
 /// Serves the app on `listener` until `shutdown` resolves, then drains open requests.

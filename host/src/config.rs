@@ -78,6 +78,12 @@ pub struct ServeArgs {
     /// Whether anyone may sign up [default: true]; otherwise users join through the admin.
     #[arg(long, env = "NAVE_ALLOW_SIGNUP")]
     pub allow_signup: Option<bool>,
+    /// PostgreSQL URL of the message hub's database [default: SQLite in the data folder].
+    #[arg(long, env = "NAVE_MESSAGE_DATABASE", hide_env_values = true)]
+    pub message_database: Option<String>,
+    /// What one processed message costs, in the wallet's minor units [default: 0, free].
+    #[arg(long, env = "NAVE_MESSAGE_COST")]
+    pub message_cost: Option<i64>,
     /// Log format: `text` or `json` [default: text].
     #[arg(long, env = "NAVE_LOG_FORMAT")]
     pub log_format: Option<LogFormat>,
@@ -219,6 +225,8 @@ struct FileConfig {
     allow_signup: Option<bool>,
     #[serde(default)]
     limits: Limits,
+    #[serde(default)]
+    messages: MessagesConfig,
 }
 
 /// Where the hubs run and how the platform admin is created.
@@ -248,6 +256,37 @@ impl HubsConfig {
     /// Whether `hub` runs in this process.
     pub fn is_local(&self, hub: HubName) -> bool {
         self.local.contains(&hub)
+    }
+}
+
+/// How the message hub works through messages.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MessagesConfig {
+    /// PostgreSQL URL of the hub's database; SQLite in the data folder when unset.
+    pub database: Option<String>,
+    /// What one processed message costs, in the wallet's minor units; 0 is free (no hold).
+    pub message_cost: i64,
+    /// Conversations worked on at once.
+    pub concurrency: usize,
+    /// The first retry of a failed step waits up to this long (ms); each further one doubles it.
+    pub retry_base_ms: u64,
+    /// No retry waits longer than this (ms).
+    pub retry_max_ms: u64,
+    /// Attempts at a step before the message goes to the dead letters.
+    pub max_attempts: u32,
+}
+
+impl Default for MessagesConfig {
+    fn default() -> Self {
+        MessagesConfig {
+            database: None,
+            message_cost: 0,
+            concurrency: 64,
+            retry_base_ms: 500,
+            retry_max_ms: 300_000,
+            max_attempts: 8,
+        }
     }
 }
 
@@ -321,6 +360,8 @@ pub struct Config {
     pub hubs: HubsConfig,
     /// Size and time limits.
     pub limits: Limits,
+    /// The message hub's work.
+    pub messages: MessagesConfig,
 }
 
 /// A configuration that cannot be used, with what to fix.
@@ -407,6 +448,11 @@ impl Config {
                 insecure_fast_password_hashing: false,
             },
             limits: file.limits,
+            messages: MessagesConfig {
+                database: args.message_database.or(file.messages.database),
+                message_cost: args.message_cost.unwrap_or(file.messages.message_cost),
+                ..file.messages
+            },
         };
         config.validate()?;
         Ok(config)
@@ -437,6 +483,12 @@ impl Config {
                 insecure_fast_password_hashing: true,
             },
             limits: Limits::default(),
+            // Quick retries, so outage tests run in seconds.
+            messages: MessagesConfig {
+                retry_base_ms: 50,
+                retry_max_ms: 1000,
+                ..MessagesConfig::default()
+            },
         }
     }
 
@@ -460,6 +512,19 @@ impl Config {
             });
         }
         self.validate_hubs()?;
+        let messages = &self.messages;
+        if messages.message_cost < 0 {
+            return Err(ConfigError::Invalid {
+                name: "message_cost",
+                message: "must be 0 (free) or more minor units".into(),
+            });
+        }
+        if messages.concurrency == 0 || messages.max_attempts == 0 || messages.retry_base_ms == 0 {
+            return Err(ConfigError::Invalid {
+                name: "messages",
+                message: "concurrency, max_attempts and retry_base_ms must be at least 1".into(),
+            });
+        }
         if !(1..=10_000).contains(&self.max_concurrent_calls) {
             return Err(ConfigError::Invalid {
                 name: "max_concurrent_calls",

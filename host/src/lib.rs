@@ -10,6 +10,7 @@ pub mod config;
 pub mod error;
 pub mod hubs;
 pub mod metrics;
+pub mod pipeline;
 pub mod registry;
 pub mod runtime;
 pub mod secrets;

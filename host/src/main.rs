@@ -24,7 +24,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Runs the host: REST API, webhook ingress and spoke runtime, on SQLite in the data folder.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Manages the plugins of a running host.
     Plugins {
         #[command(flatten)]
@@ -140,7 +140,7 @@ fn parse_setting(text: &str) -> Result<(String, String), String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve(args) => serve(args),
+        Command::Serve(args) => serve(*args),
         Command::Plugins { host, command } => {
             admin(host, |client| Box::pin(plugins(client, command)))
         }

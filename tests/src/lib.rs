@@ -154,6 +154,53 @@ impl TestHost {
         );
     }
 
+    /// The id of a workspace, by slug.
+    pub async fn tenant_id(&self, slug: &str) -> String {
+        let response = self
+            .operator(Method::GET, &format!("/v1/tenants/{slug}"))
+            .send()
+            .await
+            .expect("get tenant");
+        let (status, body) = json_of(response).await;
+        assert_eq!(status, StatusCode::OK, "get tenant {slug}: {body}");
+        body["id"].as_str().expect("tenant id").to_owned()
+    }
+
+    /// Imports a billing snapshot giving each workspace (by slug) the `team` plan: 10,000
+    /// messages a month, 20 installations, every app.
+    pub async fn import_plans(&self, slugs: &[&str]) {
+        let mut tenants = Vec::new();
+        for slug in slugs {
+            self.ensure_tenant(slug).await;
+            tenants.push(json!({ "tenant_id": self.tenant_id(slug).await, "plan": "team" }));
+        }
+        let snapshot = json!({
+            "plans": [{ "code": "team", "name": "Team", "entitlements": {
+                "messages_per_period": 10000, "installations": 20, "apps": "all" } }],
+            "tenants": tenants,
+        });
+        let response = self
+            .operator(Method::PUT, "/v1/billing/snapshot")
+            .json(&snapshot)
+            .send()
+            .await
+            .expect("import snapshot");
+        let (status, body) = json_of(response).await;
+        assert_eq!(status, StatusCode::OK, "import snapshot: {body}");
+    }
+
+    /// Replaces a workspace's routing rules, asserting it worked.
+    pub async fn set_routing_rules(&self, slug: &str, rules: Value) {
+        let response = self
+            .operator(Method::PUT, &format!("/v1/tenants/{slug}/routing-rules"))
+            .json(&json!({ "rules": rules }))
+            .send()
+            .await
+            .expect("routing rules");
+        let (status, body) = json_of(response).await;
+        assert_eq!(status, StatusCode::OK, "routing rules: {body}");
+    }
+
     /// Adds a user to a workspace with a role, as the platform admin (its owner).
     pub async fn add_member(&self, slug: &str, user_id: &str, role: &str) {
         let response = self
@@ -347,6 +394,10 @@ struct FakeState {
     received: Vec<Recorded>,
     /// Graph errors to answer the next Send API calls with.
     failures: Vec<(u16, Value)>,
+    /// While set, the Send API answers 503 (an outage).
+    down: bool,
+    /// Texts the Send API accepted, as (recipient, text), in order.
+    sent: Vec<(String, String)>,
 }
 
 /// A loopback fake of the Graph API: Send API, page subscription, user profiles.
@@ -389,6 +440,28 @@ impl FakeGraph {
             .collect()
     }
 
+    /// Starts or ends an outage of the Send API: while down it answers 503.
+    pub fn set_down(&self, down: bool) {
+        self.state.lock().unwrap().down = down;
+    }
+
+    /// The texts the Send API accepted, as (recipient PSID, text), in order.
+    pub fn sent(&self) -> Vec<(String, String)> {
+        self.state.lock().unwrap().sent.clone()
+    }
+
+    /// Waits until the Send API accepted at least `count` texts (at most 20 s); returns them.
+    pub async fn wait_for_sent(&self, count: usize) -> Vec<(String, String)> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let sent = self.sent();
+            if sent.len() >= count || std::time::Instant::now() > deadline {
+                return sent;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Makes the next Send API call fail with a Graph error.
     pub fn fail_next_send(&self, status: u16, code: i64, message: &str) {
         let body = json!({ "error": { "message": message, "type": "OAuthException", "code": code, "fbtrace_id": "AbC" } });
@@ -413,14 +486,22 @@ async fn graph(State(state): State<Arc<Mutex<FakeState>>>, request: Request) -> 
     state.received.push(recorded.clone());
     let count = state.received.len();
     if path.ends_with("/me/messages") {
+        if state.down {
+            let body = json!({ "error": { "message": "An unexpected error has occurred. Please retry your request later.", "type": "OAuthException", "code": 2, "is_transient": true } });
+            return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response();
+        }
         if !state.failures.is_empty() {
             let (status, body) = state.failures.remove(0);
             return (StatusCode::from_u16(status).unwrap(), axum::Json(body)).into_response();
         }
-        let recipient = serde_json::from_slice::<Value>(&recorded.body)
-            .ok()
-            .and_then(|v| v["recipient"]["id"].as_str().map(str::to_owned))
-            .unwrap_or_default();
+        let sent = serde_json::from_slice::<Value>(&recorded.body).unwrap_or_default();
+        let recipient = sent["recipient"]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        if let Some(text) = sent["message"]["text"].as_str() {
+            state.sent.push((recipient.clone(), text.to_owned()));
+        }
         return axum::Json(
             json!({ "recipient_id": recipient, "message_id": format!("m_{count}") }),
         )

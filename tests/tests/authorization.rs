@@ -99,6 +99,19 @@ fn matrix() -> Vec<Row> {
         row(patch.clone(), "/v1/tenants/{tenant}/contacts/{id}", Some(r#"{"name": "Ann Lee"}"#), No, [401, 404, 403, 200, 200, 200, 403]),
         row(post.clone(), "/v1/tenants/{tenant}/contacts/{id}/merge", Some(r#"{"merge": "{new_contact}"}"#), No, [401, 404, 403, 200, 200, 200, 403]),
         row(delete.clone(), "/v1/tenants/{tenant}/contacts/{id}", None, Contact, [401, 404, 403, 204, 204, 204, 403]),
+        // Conversations (message hub): members read, agents and up reply, take and replay,
+        // admins and up change the routing rules.
+        row(get.clone(), "/v1/tenants/{tenant}/conversations", None, No, [401, 404, 200, 200, 200, 200, 200]),
+        row(get.clone(), "/v1/tenants/{tenant}/conversations/{id}", None, No, [401, 404, 200, 200, 200, 200, 200]),
+        row(get.clone(), "/v1/tenants/{tenant}/conversations/{id}/messages", None, No, [401, 404, 200, 200, 200, 200, 200]),
+        row(post.clone(), "/v1/tenants/{tenant}/conversations/{id}/messages", Some(r#"{"text": "hello from {unique}"}"#), No, [401, 404, 403, 202, 202, 202, 403]),
+        row(post.clone(), "/v1/tenants/{tenant}/conversations/{id}/take", None, No, [401, 404, 403, 200, 200, 200, 403]),
+        row(post.clone(), "/v1/tenants/{tenant}/conversations/{id}/hand-back", None, No, [401, 404, 403, 200, 200, 200, 403]),
+        row(get.clone(), "/v1/tenants/{tenant}/messages/{id}", None, No, [401, 404, 200, 200, 200, 200, 200]),
+        row(get.clone(), "/v1/tenants/{tenant}/routing-rules", None, No, [401, 404, 200, 200, 200, 200, 200]),
+        row(Method::PUT, "/v1/tenants/{tenant}/routing-rules", Some(r#"{"rules": []}"#), No, [401, 404, 403, 403, 200, 200, 403]),
+        row(get.clone(), "/v1/tenants/{tenant}/dead-letters", None, No, [401, 404, 403, 200, 200, 200, 403]),
+        row(post.clone(), "/v1/tenants/{tenant}/dead-letters/{id}/replay", None, No, [401, 404, 403, 409, 409, 409, 403]),
         // Workspaces and members (tenant hub).
         row(post.clone(), "/v1/tenants", Some(r#"{"slug": "team-{unique}", "name": "Team"}"#), No, [401, 201, 201, 201, 201, 201, 201]),
         row(get.clone(), "/v1/tenants", None, No, [401, 200, 200, 200, 200, 200, 200]),
@@ -145,6 +158,10 @@ struct World {
     victim: String,
     /// A contact of `acme`.
     contact: String,
+    /// A conversation of `acme`, with one inbound message.
+    conversation: String,
+    /// That message.
+    message: String,
     counter: AtomicU32,
 }
 
@@ -178,6 +195,8 @@ impl World {
             installation: String::new(),
             victim: String::new(),
             contact: String::new(),
+            conversation: String::new(),
+            message: String::new(),
             counter: AtomicU32::new(0),
         };
         for role in ["viewer", "agent", "admin"] {
@@ -195,7 +214,63 @@ impl World {
         world.installation = world.new_installation().await;
         world.victim = world.new_member().await;
         world.contact = world.new_contact().await;
+        (world.conversation, world.message) = world.new_conversation().await;
         world
+    }
+
+    /// A conversation of `acme` with one inbound message, as the webhook inbox feeds it.
+    async fn new_conversation(&self) -> (String, String) {
+        let message = nave_message::ChannelMessage {
+            platform: "hostile".into(),
+            id: "mid-1".into(),
+            conversation: "psid-conversation".into(),
+            sender: "psid-conversation".into(),
+            recipient: "page".into(),
+            text: Some("hello".into()),
+            ..Default::default()
+        };
+        let inbound = nave_message::Inbound {
+            tenant_id: self.tenant_id.parse().unwrap(),
+            installation_id: self.installation.parse().unwrap(),
+            message,
+            correlation_id: "authorization".into(),
+        };
+        let system = nave_hub_core::AuthContext::system();
+        let new = self
+            .host
+            .app
+            .messages
+            .ingest(&system, vec![inbound])
+            .await
+            .unwrap();
+        assert_eq!(new, [true]);
+        let tenant = self.tenant_id.parse().unwrap();
+        let page = self
+            .host
+            .app
+            .messages
+            .list_conversations(
+                &system.clone().in_tenant(tenant, nave_hub_core::Role::Owner),
+                tenant,
+                Default::default(),
+            )
+            .await
+            .unwrap();
+        let conversation = page.items[0].id;
+        let messages = self
+            .host
+            .app
+            .messages
+            .list_messages(
+                &system.in_tenant(tenant, nave_hub_core::Role::Owner),
+                tenant,
+                conversation,
+                0,
+                10,
+            )
+            .await
+            .unwrap();
+        (conversation.to_string(), messages.items[0].id.to_string())
     }
 
     fn owner(&self) -> &str {
@@ -309,6 +384,14 @@ impl World {
             Fresh::ApiKey => self.new_api_key().await,
             Fresh::Contact => self.new_contact().await,
             Fresh::No | Fresh::Member if row.path.contains("/contacts/") => self.contact.clone(),
+            Fresh::No | Fresh::Member if row.path.contains("/conversations/") => {
+                self.conversation.clone()
+            }
+            Fresh::No | Fresh::Member
+                if row.path.contains("/messages/") || row.path.contains("/dead-letters/") =>
+            {
+                self.message.clone()
+            }
             Fresh::No | Fresh::Member => self.installation.clone(),
         };
         let user_id = match row.fresh {

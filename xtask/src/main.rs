@@ -23,6 +23,7 @@ const FIXTURES: &[(&str, &str, &str)] = &[
     ("nave-fixture-describe-trap", "", "describe-trap"),
     ("nave-fixture-describe-loop", "", "describe-loop"),
     ("nave-fixture-not-a-spoke", "", "not-a-spoke"),
+    ("nave-fixture-echo-bot", "", "echo-bot"),
 ];
 
 fn main() -> anyhow::Result<()> {

@@ -127,6 +127,9 @@ async fn handle(
         .await?;
     let stored = new.iter().filter(|n| **n).count() as u64;
     app.metrics.events_stored.inc_by(stored);
+    if stored > 0 {
+        app.inbox.notify();
+    }
     count_inbound(app, &installation, correlation_id, &outcome.events, &new).await;
     if received > 0 {
         tracing::debug!(installation = %installation.record.id, received, stored, "webhook events stored");

@@ -7,6 +7,7 @@
 mod audit;
 pub mod auth;
 mod contacts;
+mod conversations;
 mod hooks;
 mod installations;
 mod money;
@@ -77,6 +78,39 @@ pub fn router(app: Arc<App>) -> Router {
         .route(
             "/tenants/{tenant}/contacts/{id}/merge",
             post(contacts::merge),
+        )
+        .route("/tenants/{tenant}/conversations", get(conversations::list))
+        .route(
+            "/tenants/{tenant}/conversations/{id}",
+            get(conversations::get),
+        )
+        .route(
+            "/tenants/{tenant}/conversations/{id}/messages",
+            get(conversations::messages).post(conversations::send),
+        )
+        .route(
+            "/tenants/{tenant}/conversations/{id}/take",
+            post(conversations::take),
+        )
+        .route(
+            "/tenants/{tenant}/conversations/{id}/hand-back",
+            post(conversations::hand_back),
+        )
+        .route(
+            "/tenants/{tenant}/messages/{id}",
+            get(conversations::message),
+        )
+        .route(
+            "/tenants/{tenant}/routing-rules",
+            get(conversations::rules).put(conversations::put_rules),
+        )
+        .route(
+            "/tenants/{tenant}/dead-letters",
+            get(conversations::dead_letters),
+        )
+        .route(
+            "/tenants/{tenant}/dead-letters/{id}/replay",
+            post(conversations::replay),
         )
         .layer(axum::extract::DefaultBodyLimit::max(
             limits.max_plugin_bytes + 1,

@@ -6,7 +6,7 @@ use serde::Serialize;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{audit, contacts, hooks, installations, money, ops, plugins};
+use super::{audit, contacts, conversations, hooks, installations, money, ops, plugins};
 
 /// The JSON body of every error.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -31,6 +31,10 @@ pub struct ErrorBody {
         installations::remove, installations::events,
         audit::trail, money::plans, money::import, money::tenant_billing, money::balance,
         money::statement, money::credit, contacts::list, contacts::get, contacts::update, contacts::merge, contacts::remove,
+        conversations::list, conversations::get, conversations::messages, conversations::send,
+        conversations::take, conversations::hand_back, conversations::message,
+        conversations::rules, conversations::put_rules, conversations::dead_letters,
+        conversations::replay,
         hooks::webhook_route,
         ops::healthz, ops::readyz, ops::metrics,
     ),
@@ -44,6 +48,14 @@ pub struct ErrorBody {
         nave_billing::Usage, nave_wallet::Balance, nave_wallet::Credit,
         nave_wallet::StatementPage, nave_wallet::Transaction,
         nave_user::ContactPage, nave_user::ContactProfile, nave_user::ContactIdentity,
+        conversations::RulesBody, nave_message::Conversation, nave_message::ConversationPage,
+        nave_message::ConversationMode, nave_message::MessageRecord, nave_message::MessagePage,
+        nave_message::MessageDetail, nave_message::StatusChange, nave_message::MessageStatus,
+        nave_message::Direction, nave_message::ChannelMessage, nave_message::Reply,
+        nave_message::Attachment, nave_message::Choice, nave_message::SenderProfile,
+        nave_message::SendReason, nave_message::Enrichment, nave_message::StoredFile,
+        nave_message::RoutingRules, nave_message::RoutingRule, nave_message::RuleConditions,
+        nave_message::RuleActions, nave_message::AgentMessage,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

@@ -148,6 +148,23 @@ pub struct NewEvent {
     pub payload: String,
 }
 
+/// An inbox event as the feeder reads it.
+#[derive(Debug, Clone, FromRow)]
+pub struct InboxEvent {
+    /// Position in the inbox.
+    pub seq: i64,
+    /// The channel installation's id.
+    pub installation: String,
+    /// Its tenant.
+    pub tenant: String,
+    /// `message`, `postback`, `delivery` or `read`.
+    pub kind: String,
+    /// The event as JSON.
+    pub payload: String,
+    /// The webhook's correlation id.
+    pub correlation_id: String,
+}
+
 /// A stored inbound event.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StoredEvent {
@@ -464,6 +481,38 @@ impl Store {
                 events,
             })
             .await
+    }
+
+    /// How far the message hub has been fed from the inbox.
+    pub async fn inbox_cursor(&self) -> sqlx::Result<i64> {
+        let seq: Option<i64> = sqlx::query_scalar("SELECT seq FROM cursors WHERE name = 'inbox'")
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(seq.unwrap_or(0))
+    }
+
+    /// Moves the inbox cursor.
+    pub async fn set_inbox_cursor(&self, seq: i64) -> sqlx::Result<()> {
+        sqlx::query(
+            "INSERT INTO cursors (name, seq) VALUES ('inbox', ?1)
+             ON CONFLICT (name) DO UPDATE SET seq = excluded.seq",
+        )
+        .bind(seq)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    /// Every installation's events after `after`, oldest first, with their raw payload.
+    pub async fn inbox_after(&self, after: i64, limit: u32) -> sqlx::Result<Vec<InboxEvent>> {
+        sqlx::query_as::<_, InboxEvent>(
+            "SELECT seq, installation, tenant, kind, payload, correlation_id FROM events
+             WHERE seq > ? ORDER BY seq LIMIT ?",
+        )
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
     }
 
     /// An installation's events after `after` (a `seq`), oldest first.

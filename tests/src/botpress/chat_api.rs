@@ -45,7 +45,7 @@ pub(super) fn chat(shared: &Shared, rest: &[&str], request: &BotpressRequest) ->
         ("POST", ["conversations"]) => {
             let user = match authenticate(&state, request) {
                 Ok(user) => user,
-                Err(refusal) => return refusal,
+                Err(refusal) => return refuse(refusal),
             };
             let id = state.id("conv");
             state.conversations.insert(id.clone(), user);
@@ -56,14 +56,14 @@ pub(super) fn chat(shared: &Shared, rest: &[&str], request: &BotpressRequest) ->
         ("POST", ["messages"]) => {
             let user = match authenticate(&state, request) {
                 Ok(user) => user,
-                Err(refusal) => return refusal,
+                Err(refusal) => return refuse(refusal),
             };
             let conversation = body["conversationId"]
                 .as_str()
                 .unwrap_or_default()
                 .to_owned();
             if let Err(refusal) = owned(&state, &conversation, &user) {
-                return refusal;
+                return refuse(refusal);
             }
             if !body["payload"].is_object() {
                 return error(StatusCode::BAD_REQUEST, "payload is required");
@@ -84,10 +84,10 @@ pub(super) fn chat(shared: &Shared, rest: &[&str], request: &BotpressRequest) ->
         ("GET", ["conversations", conversation, "messages"]) => {
             let user = match authenticate(&state, request) {
                 Ok(user) => user,
-                Err(refusal) => return refusal,
+                Err(refusal) => return refuse(refusal),
             };
             if let Err(refusal) = owned(&state, conversation, &user) {
-                return refusal;
+                return refuse(refusal);
             }
             // Newest first, as the Chat API lists them.
             let messages: Vec<Value> = state
@@ -146,26 +146,33 @@ async fn answer(shared: Shared, conversation: String, replies: Vec<Value>) {
     }
 }
 
-fn authenticate(state: &FakeState, request: &BotpressRequest) -> Result<String, Response> {
+/// Why the fake refuses a request: the status and the message it answers with.
+type Refusal = (StatusCode, &'static str);
+
+fn refuse((status, message): Refusal) -> Response {
+    error(status, message)
+}
+
+fn authenticate(state: &FakeState, request: &BotpressRequest) -> Result<String, Refusal> {
     let key = request
         .header("x-user-key")
-        .ok_or_else(|| error(StatusCode::UNAUTHORIZED, "x-user-key is required"))?;
+        .ok_or((StatusCode::UNAUTHORIZED, "x-user-key is required"))?;
     let id = match &state.config.encryption_key {
         Some(secret) => super::verified_user_id(key, secret),
         None => user_with_key(state, key),
     };
-    let id = id.ok_or_else(|| error(StatusCode::UNAUTHORIZED, "Invalid x-user-key"))?;
+    let id = id.ok_or((StatusCode::UNAUTHORIZED, "Invalid x-user-key"))?;
     if state.users.contains_key(&id) {
         Ok(id)
     } else {
-        Err(error(StatusCode::NOT_FOUND, "User not found"))
+        Err((StatusCode::NOT_FOUND, "User not found"))
     }
 }
 
-fn owned(state: &FakeState, conversation: &str, user: &str) -> Result<(), Response> {
+fn owned(state: &FakeState, conversation: &str, user: &str) -> Result<(), Refusal> {
     match state.conversations.get(conversation) {
-        None => Err(error(StatusCode::NOT_FOUND, "Conversation not found")),
-        Some(owner) if owner != user => Err(error(
+        None => Err((StatusCode::NOT_FOUND, "Conversation not found")),
+        Some(owner) if owner != user => Err((
             StatusCode::FORBIDDEN,
             "The user is not a participant of the conversation",
         )),

@@ -227,7 +227,9 @@ fn enrichment(
             .metadata
             .push(("odoo.error".into(), error.message().to_owned()));
     }
-    if !phones.is_empty() || report.remaining > 0 {
+    // Said whenever captures were in play: this message's, or earlier ones pushed now.
+    let touched = !report.pushed.is_empty() || !report.failed.is_empty();
+    if !phones.is_empty() || touched || report.remaining > 0 {
         enrichment
             .metadata
             .push(("odoo.staged".into(), report.remaining.to_string()));

@@ -371,3 +371,35 @@ async fn a_message_without_a_phone_sends_nothing_to_odoo() {
     assert!(odoo.calls().is_empty(), "{:?}", odoo.call_names());
     assert_eq!(odoo.refused(), 0);
 }
+
+#[tokio::test]
+async fn a_backlog_drains_oldest_first_a_bounded_number_per_call() {
+    let (host, odoo, id) = setup(json!({"default_country": "PT"})).await;
+    odoo.set_down(true);
+    // Twelve people leave their number during the outage.
+    let phones: Vec<String> = (0..12).map(|i| format!("91234{:04}", 5600 + i)).collect();
+    for (i, phone) in phones.iter().enumerate() {
+        let staged = process(&host, &id, &message(&format!("m-{i}"), phone))
+            .await
+            .unwrap();
+        assert_eq!(
+            meta(&staged, "odoo.staged"),
+            Some((i + 1).to_string().as_str())
+        );
+    }
+
+    odoo.set_down(false);
+    let first = process(&host, &id, &message("m-a", "ok")).await.unwrap();
+    assert_eq!(meta(&first, "odoo.staged"), Some("2"), "ten per call");
+    let pushed: Vec<String> = odoo
+        .partners()
+        .iter()
+        .map(|p| p["phone"].as_str().unwrap().to_owned())
+        .collect();
+    let expected: Vec<String> = phones[..10].iter().map(|p| format!("+351{p}")).collect();
+    assert_eq!(pushed, expected, "oldest first");
+
+    let second = process(&host, &id, &message("m-b", "ok")).await.unwrap();
+    assert_eq!(meta(&second, "odoo.staged"), Some("0"));
+    assert_eq!((odoo.partners().len(), odoo.leads().len()), (12, 12));
+}

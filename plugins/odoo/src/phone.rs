@@ -79,19 +79,16 @@ fn candidates(text: &str) -> Vec<String> {
         }
         let start = i;
         let mut end = i + 1;
-        while end < chars.len() {
-            let c = chars[end];
-            if c.is_ascii_digit() || matches!(c, '-' | '.' | '(' | ')') {
-                end += 1;
-            } else if c == ' '
+        while let Some(&c) = chars.get(end) {
+            // A space continues the number only when more of it follows.
+            let spaced = c == ' '
                 && chars
                     .get(end + 1)
-                    .is_some_and(|n| n.is_ascii_digit() || *n == '(')
-            {
-                end += 1;
-            } else {
+                    .is_some_and(|n| n.is_ascii_digit() || *n == '(');
+            if !(c.is_ascii_digit() || matches!(c, '-' | '.' | '(' | ')') || spaced) {
                 break;
             }
+            end += 1;
         }
         // Trailing punctuation belongs to the sentence.
         while end > start && matches!(chars[end - 1], '-' | '.' | '(') {

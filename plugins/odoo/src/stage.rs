@@ -1,6 +1,6 @@
 //! Staging: every captured phone waits in kv until Odoo has it, so an outage loses nothing.
 //!
-//! A capture is written under `staged/<sequence>` before any call to Odoo. [`flush`]
+//! A capture is written under `staged/<sequence>-<fingerprint>` before any call to Odoo. [`flush`]
 //! pushes staged captures oldest first, at most [`FLUSH_LIMIT`] per call; a pushed one is
 //! deleted and its outcome remembered under `pushed/<fingerprint>` so that the same
 //! message processed again is answered from kv. An outage (a retryable error) stops the
@@ -78,10 +78,12 @@ impl Capture {
 
     /// The key its outcome is remembered under.
     fn pushed_key(&self) -> String {
-        format!(
-            "{PUSHED}{}",
-            fnv(&[&self.platform, &self.message_id, &self.phone])
-        )
+        format!("{PUSHED}{}", self.fingerprint())
+    }
+
+    /// Which message and phone it is, in 16 hex digits.
+    fn fingerprint(&self) -> String {
+        fnv(&[&self.platform, &self.message_id, &self.phone])
     }
 }
 
@@ -119,7 +121,12 @@ pub fn stage(capture: &Capture) -> Result<(), SpokeError> {
         .unwrap_or(0);
     let next = last + 1;
     kv::set_string(SEQUENCE_KEY, &next.to_string())?;
-    kv::set_json(&format!("{STAGED}{next:016}"), capture)
+    // The fingerprint keeps two calls that read the same sequence (two conversations
+    // processed at once) from overwriting each other's capture.
+    kv::set_json(
+        &format!("{STAGED}{next:016}-{}", capture.fingerprint()),
+        capture,
+    )
 }
 
 /// What one flush did.

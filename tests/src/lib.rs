@@ -1,8 +1,10 @@
 //! Shared helpers for the end-to-end tests: a real host on `127.0.0.1:0`, the compiled
 //! spokes built by `cargo xtask build-plugins`, and a loopback fake of the Graph API that
-//! records what it receives; [`botpress`] holds the Botpress fake.
+//! records what it receives; [`botpress`] holds the Botpress fake and [`odoo`] the loopback
+//! fake of Odoo's XML-RPC API.
 
 pub mod botpress;
+pub mod odoo;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

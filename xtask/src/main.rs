@@ -14,6 +14,7 @@ const WASM_TARGET: &str = "wasm32-wasip2";
 const PLUGINS: &[(&str, &str)] = &[
     ("nave-spoke-facebook", "facebook"),
     ("nave-spoke-botpress", "botpress"),
+    ("nave-spoke-odoo", "odoo"),
 ];
 
 /// Test fixtures: (package, features, file name under spokes/fixtures).

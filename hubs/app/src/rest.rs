@@ -60,11 +60,11 @@ pub fn router(api: Arc<dyn AppApi>) -> Router {
             "/v1/tenants/{tenant}/apps",
             get(tenant_catalogue).post(create_private_app),
         )
+        .route("/v1/tenants/{tenant}/apps/{app}/guards", post(check_guards))
         .route(
-            "/v1/tenants/{tenant}/apps/{app}/guards",
-            post(check_guards),
+            "/v1/tenants/{tenant}/subscriptions",
+            get(list_subscriptions),
         )
-        .route("/v1/tenants/{tenant}/subscriptions", get(list_subscriptions))
         .route(
             "/v1/tenants/{tenant}/subscriptions/{id}",
             get(get_subscription),
@@ -122,7 +122,11 @@ async fn list_apps(
     Caller(ctx): Caller,
     Query(q): Query<CatalogueQuery>,
 ) -> Result<Json<Vec<Listing>>> {
-    let tenant = q.tenant.as_deref().map(|t| parse_id("tenant", t)).transpose()?;
+    let tenant = q
+        .tenant
+        .as_deref()
+        .map(|t| parse_id("tenant", t))
+        .transpose()?;
     Ok(Json(api.list_catalogue(&ctx, tenant).await?))
 }
 

@@ -138,7 +138,12 @@ fn hold_key(run: &SagaContext) -> String {
 }
 
 fn ctx_of(state: &SubscribeState, run: &SagaContext) -> AuthContext {
-    as_system(&state.requester.clone().with_correlation_id(run.correlation_id.clone()))
+    as_system(
+        &state
+            .requester
+            .clone()
+            .with_correlation_id(run.correlation_id.clone()),
+    )
 }
 
 impl SubscribeSaga {
@@ -224,7 +229,12 @@ impl SubscribeSaga {
         let ctx = ctx_of(state, run);
         if let Some(hold) = state.hold_id {
             self.wallet
-                .capture(&ctx, hold, None, format!("app-subscribe:{}:capture", run.id))
+                .capture(
+                    &ctx,
+                    hold,
+                    None,
+                    format!("app-subscribe:{}:capture", run.id),
+                )
                 .await?;
         }
         let installation = state
@@ -289,7 +299,9 @@ impl Saga for SubscribeSaga {
             }
             INSTALL => self.install(state, run).await,
             CAPTURE => self.capture(state, run).await,
-            _ => Err(Error::internal_msg(format!("subscribe saga has no step {step}"))),
+            _ => Err(Error::internal_msg(format!(
+                "subscribe saga has no step {step}"
+            ))),
         }
     }
 
@@ -395,17 +407,28 @@ impl Subscriber {
 
     /// Cancels a subscription: the installer calls the spoke's `uninstall()` and removes the
     /// installation, then the subscription is marked `cancelled`.
-    pub async fn unsubscribe(&self, ctx: &AuthContext, subscription_id: Uuid) -> Result<Subscription> {
+    pub async fn unsubscribe(
+        &self,
+        ctx: &AuthContext,
+        subscription_id: Uuid,
+    ) -> Result<Subscription> {
         let sub = self.saga.app.get_subscription(ctx, subscription_id).await?;
         ctx_may_manage(ctx, sub.tenant_id)?;
         if sub.status != crate::types::SubscriptionStatus::Active {
             // Nothing installed to remove; the hub answers (cancelled already, or not active).
-            return self.saga.app.cancel_subscription(ctx, subscription_id).await;
+            return self
+                .saga
+                .app
+                .cancel_subscription(ctx, subscription_id)
+                .await;
         }
         if let Some(installation) = sub.installation_id {
             self.saga.installer.remove(installation).await?;
         }
-        self.saga.app.cancel_subscription(ctx, subscription_id).await
+        self.saga
+            .app
+            .cancel_subscription(ctx, subscription_id)
+            .await
     }
 }
 

@@ -115,15 +115,19 @@ impl AppStore {
     /// One listing.
     pub async fn listing(&self, id: &str) -> Result<Option<ListingRow>> {
         let sql = format!("SELECT {LISTING_COLS} FROM listings WHERE id = $1");
-        Ok(on_db!(&self.db, pool => sqlx::query_as::<_, ListingRow>(&sql)
-            .bind(id).fetch_optional(pool).await)?)
+        Ok(
+            on_db!(&self.db, pool => sqlx::query_as::<_, ListingRow>(&sql)
+            .bind(id).fetch_optional(pool).await)?,
+        )
     }
 
     /// Every listing with this name (public and any tenant's private ones).
     pub async fn listings_named(&self, name: &str) -> Result<Vec<ListingRow>> {
         let sql = format!("SELECT {LISTING_COLS} FROM listings WHERE name = $1 ORDER BY scope");
-        Ok(on_db!(&self.db, pool => sqlx::query_as::<_, ListingRow>(&sql)
-            .bind(name).fetch_all(pool).await)?)
+        Ok(
+            on_db!(&self.db, pool => sqlx::query_as::<_, ListingRow>(&sql)
+            .bind(name).fetch_all(pool).await)?,
+        )
     }
 
     /// Public listings and those private to `tenant` (every listing when `None`), by name.
@@ -210,15 +214,20 @@ impl AppStore {
     /// A listing's versions (any order).
     pub async fn versions(&self, listing_id: &str) -> Result<Vec<VersionRow>> {
         let sql = format!("SELECT {VERSION_COLS} FROM versions WHERE listing_id = $1");
-        Ok(on_db!(&self.db, pool => sqlx::query_as::<_, VersionRow>(&sql)
-            .bind(listing_id).fetch_all(pool).await)?)
+        Ok(
+            on_db!(&self.db, pool => sqlx::query_as::<_, VersionRow>(&sql)
+            .bind(listing_id).fetch_all(pool).await)?,
+        )
     }
 
     /// One version of a listing.
     pub async fn version(&self, listing_id: &str, version: &str) -> Result<Option<VersionRow>> {
-        let sql = format!("SELECT {VERSION_COLS} FROM versions WHERE listing_id = $1 AND version = $2");
-        Ok(on_db!(&self.db, pool => sqlx::query_as::<_, VersionRow>(&sql)
-            .bind(listing_id).bind(version).fetch_optional(pool).await)?)
+        let sql =
+            format!("SELECT {VERSION_COLS} FROM versions WHERE listing_id = $1 AND version = $2");
+        Ok(
+            on_db!(&self.db, pool => sqlx::query_as::<_, VersionRow>(&sql)
+            .bind(listing_id).bind(version).fetch_optional(pool).await)?,
+        )
     }
 
     /// Records a version and the listing's new latest version, or reports the one already there.
@@ -233,7 +242,8 @@ impl AppStore {
             "INSERT INTO versions ({VERSION_COLS}) VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (listing_id, version) DO NOTHING"
         );
-        let select = format!("SELECT {VERSION_COLS} FROM versions WHERE listing_id = $1 AND version = $2");
+        let select =
+            format!("SELECT {VERSION_COLS} FROM versions WHERE listing_id = $1 AND version = $2");
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             let inserted = sqlx::query(&insert)
@@ -265,8 +275,10 @@ impl AppStore {
     /// One subscription.
     pub async fn subscription(&self, id: &str) -> Result<Option<SubscriptionRow>> {
         let sql = format!("SELECT {SUB_COLS} FROM subscriptions WHERE id = $1");
-        Ok(on_db!(&self.db, pool => sqlx::query_as::<_, SubscriptionRow>(&sql)
-            .bind(id).fetch_optional(pool).await)?)
+        Ok(
+            on_db!(&self.db, pool => sqlx::query_as::<_, SubscriptionRow>(&sql)
+            .bind(id).fetch_optional(pool).await)?,
+        )
     }
 
     /// A tenant's subscriptions, newest first.
@@ -275,8 +287,10 @@ impl AppStore {
             "SELECT {SUB_COLS} FROM subscriptions WHERE tenant_id = $1 \
              ORDER BY created_at_ms DESC, id DESC"
         );
-        Ok(on_db!(&self.db, pool => sqlx::query_as::<_, SubscriptionRow>(&sql)
-            .bind(tenant_id).fetch_all(pool).await)?)
+        Ok(
+            on_db!(&self.db, pool => sqlx::query_as::<_, SubscriptionRow>(&sql)
+            .bind(tenant_id).fetch_all(pool).await)?,
+        )
     }
 
     /// How many of a tenant's subscriptions are active.
@@ -288,7 +302,11 @@ impl AppStore {
     }
 
     /// Inserts a subscription; `false` (and no event) when its id exists already.
-    pub async fn insert_subscription(&self, row: &SubscriptionRow, event: &EventRecord) -> Result<bool> {
+    pub async fn insert_subscription(
+        &self,
+        row: &SubscriptionRow,
+        event: &EventRecord,
+    ) -> Result<bool> {
         let sql = format!(
             "INSERT INTO subscriptions ({SUB_COLS}) VALUES \
              ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \

@@ -74,7 +74,8 @@ impl Checks {
         let parsed = url::Url::parse(value);
         let ok = value.len() <= URL_MAX
             && parsed.as_ref().is_ok_and(|u| {
-                matches!(u.scheme(), "http" | "https") && u.host_str().is_some_and(|h| !h.is_empty())
+                matches!(u.scheme(), "http" | "https")
+                    && u.host_str().is_some_and(|h| !h.is_empty())
             });
         if !ok {
             self.fail(
@@ -165,7 +166,14 @@ mod tests {
         let fields: Vec<_> = err.fields().iter().map(|f| f.field.as_str()).collect();
         assert_eq!(
             fields,
-            ["name", "icon_url", "icon_url", "version", "sha256", "install_fee"]
+            [
+                "name",
+                "icon_url",
+                "icon_url",
+                "version",
+                "sha256",
+                "install_fee"
+            ]
         );
     }
 

@@ -88,7 +88,9 @@ impl AppApi for AppClient {
 
     async fn get_listing(&self, ctx: &AuthContext, app_id: Uuid) -> Result<Listing> {
         let l = self
-            .call(ctx, app(app_id), |mut s, r| async move { s.get_listing(r).await })
+            .call(ctx, app(app_id), |mut s, r| async move {
+                s.get_listing(r).await
+            })
             .await?;
         reply(listing_from_pb(l))
     }
@@ -138,7 +140,9 @@ impl AppApi for AppClient {
 
     async fn list_versions(&self, ctx: &AuthContext, app_id: Uuid) -> Result<Vec<AppVersion>> {
         let list = self
-            .call(ctx, app(app_id), |mut s, r| async move { s.list_versions(r).await })
+            .call(ctx, app(app_id), |mut s, r| async move {
+                s.list_versions(r).await
+            })
             .await?;
         reply(all(list.versions, version_from_pb))
     }
@@ -167,7 +171,11 @@ impl AppApi for AppClient {
     ) -> Result<Subscription> {
         let m = new_subscription_to_pb(tenant_id, request);
         let s = self
-            .call(ctx, m, |mut s, r| async move { s.create_subscription(r).await })
+            .call(
+                ctx,
+                m,
+                |mut s, r| async move { s.create_subscription(r).await },
+            )
             .await?;
         reply(subscription_from_pb(s))
     }
@@ -183,7 +191,9 @@ impl AppApi for AppClient {
             installation_id: installation_id.to_string(),
         };
         let s = self
-            .call(ctx, m, |mut s, r| async move { s.activate_subscription(r).await })
+            .call(ctx, m, |mut s, r| async move {
+                s.activate_subscription(r).await
+            })
             .await?;
         reply(subscription_from_pb(s))
     }
@@ -199,7 +209,11 @@ impl AppApi for AppClient {
             reason,
         };
         let s = self
-            .call(ctx, m, |mut s, r| async move { s.fail_subscription(r).await })
+            .call(
+                ctx,
+                m,
+                |mut s, r| async move { s.fail_subscription(r).await },
+            )
             .await?;
         reply(subscription_from_pb(s))
     }
@@ -213,7 +227,11 @@ impl AppApi for AppClient {
             tenant_id: tenant_id.to_string(),
         };
         let list = self
-            .call(ctx, m, |mut s, r| async move { s.list_subscriptions(r).await })
+            .call(
+                ctx,
+                m,
+                |mut s, r| async move { s.list_subscriptions(r).await },
+            )
             .await?;
         reply(all(list.subscriptions, subscription_from_pb))
     }

@@ -243,7 +243,10 @@ pub fn subscription_from_pb(s: pb::Subscription) -> Result<Subscription> {
     })
 }
 
-pub fn new_subscription_to_pb(tenant_id: Uuid, n: NewSubscription) -> pb::CreateSubscriptionRequest {
+pub fn new_subscription_to_pb(
+    tenant_id: Uuid,
+    n: NewSubscription,
+) -> pb::CreateSubscriptionRequest {
     pb::CreateSubscriptionRequest {
         tenant_id: tenant_id.to_string(),
         id: n.id.to_string(),

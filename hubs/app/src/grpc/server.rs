@@ -77,7 +77,9 @@ impl App for AppGrpc {
     ) -> Reply<pb::Listing> {
         let ctx = incoming_context(&self.token, &request)?;
         let (app, change) = change_from_pb(request.into_inner())?;
-        ok(listing_to_pb(self.api.update_listing(&ctx, app, change).await?))
+        ok(listing_to_pb(
+            self.api.update_listing(&ctx, app, change).await?,
+        ))
     }
 
     async fn get_listing(&self, request: Request<pb::AppRequest>) -> Reply<pb::Listing> {
@@ -89,8 +91,14 @@ impl App for AppGrpc {
     async fn find_listing(&self, request: Request<pb::FindListingRequest>) -> Reply<pb::Listing> {
         let ctx = incoming_context(&self.token, &request)?;
         let m = request.into_inner();
-        let tenant = m.tenant_id.as_deref().map(|t| uuid("tenant_id", t)).transpose()?;
-        ok(listing_to_pb(self.api.find_listing(&ctx, tenant, &m.name).await?))
+        let tenant = m
+            .tenant_id
+            .as_deref()
+            .map(|t| uuid("tenant_id", t))
+            .transpose()?;
+        ok(listing_to_pb(
+            self.api.find_listing(&ctx, tenant, &m.name).await?,
+        ))
     }
 
     async fn list_catalogue(
@@ -116,7 +124,9 @@ impl App for AppGrpc {
     ) -> Reply<pb::AppVersion> {
         let ctx = incoming_context(&self.token, &request)?;
         let (app, new) = new_version_from_pb(request.into_inner())?;
-        ok(version_to_pb(self.api.record_version(&ctx, app, new).await?))
+        ok(version_to_pb(
+            self.api.record_version(&ctx, app, new).await?,
+        ))
     }
 
     async fn list_versions(&self, request: Request<pb::AppRequest>) -> Reply<pb::VersionList> {
@@ -132,7 +142,9 @@ impl App for AppGrpc {
         let ctx = incoming_context(&self.token, &request)?;
         let tenant = uuid("tenant_id", &request.get_ref().tenant_id)?;
         let app = uuid("app_id", &request.get_ref().app_id)?;
-        ok(report_to_pb(self.api.check_guards(&ctx, tenant, app).await?))
+        ok(report_to_pb(
+            self.api.check_guards(&ctx, tenant, app).await?,
+        ))
     }
 
     async fn create_subscription(
@@ -154,7 +166,9 @@ impl App for AppGrpc {
         let sub = uuid("subscription_id", &request.get_ref().subscription_id)?;
         let installation = uuid("installation_id", &request.get_ref().installation_id)?;
         ok(subscription_to_pb(
-            self.api.activate_subscription(&ctx, sub, installation).await?,
+            self.api
+                .activate_subscription(&ctx, sub, installation)
+                .await?,
         ))
     }
 
@@ -188,7 +202,9 @@ impl App for AppGrpc {
     ) -> Reply<pb::Subscription> {
         let ctx = incoming_context(&self.token, &request)?;
         let sub = uuid("subscription_id", &request.get_ref().subscription_id)?;
-        ok(subscription_to_pb(self.api.get_subscription(&ctx, sub).await?))
+        ok(subscription_to_pb(
+            self.api.get_subscription(&ctx, sub).await?,
+        ))
     }
 
     async fn set_version(

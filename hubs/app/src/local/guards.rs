@@ -48,8 +48,7 @@ impl LocalApp {
         if !is_tenant_admin(ctx, tenant_id) {
             reasons.push(reason(
                 "not_tenant_admin",
-                "only the tenant's admins and owners may subscribe to apps: ask one of them"
-                    .into(),
+                "only the tenant's admins and owners may subscribe to apps: ask one of them".into(),
             ));
         }
         if listing.unlisted {

@@ -314,7 +314,11 @@ impl AppApi for LocalApp {
         ctx: &AuthContext,
         subscription_id: Uuid,
     ) -> Result<Subscription> {
-        subscription_of(&self.visible_subscription(ctx, subscription_id, Role::Viewer).await?)
+        subscription_of(
+            &self
+                .visible_subscription(ctx, subscription_id, Role::Viewer)
+                .await?,
+        )
     }
 
     #[tracing::instrument(skip_all, fields(subscription = %subscription_id, correlation_id = %ctx.correlation_id))]

@@ -158,7 +158,12 @@ impl LocalApp {
 
     /// A replay of `create_subscription`: the same subscription, or a conflict if the id was
     /// used for something else.
-    fn replayed(&self, row: SubscriptionRow, tenant_id: Uuid, app_id: Uuid) -> Result<Subscription> {
+    fn replayed(
+        &self,
+        row: SubscriptionRow,
+        tenant_id: Uuid,
+        app_id: Uuid,
+    ) -> Result<Subscription> {
         if row.tenant_id != tenant_id.to_string() || row.listing_id != app_id.to_string() {
             return Err(Error::conflict(format!(
                 "subscription `{}` exists for another tenant or app",
@@ -291,13 +296,21 @@ impl LocalApp {
         if Self::status(&row)? != SubscriptionStatus::Active {
             return Err(Error::failed_precondition(
                 "subscription_not_active",
-                format!("subscription `{id}` is {}: only active ones change version", row.status),
+                format!(
+                    "subscription `{id}` is {}: only active ones change version",
+                    row.status
+                ),
             ));
         }
         let mut checks = Checks::default();
         checks.version(&version);
         checks.done()?;
-        if self.store().version(&row.listing_id, &version).await?.is_none() {
+        if self
+            .store()
+            .version(&row.listing_id, &version)
+            .await?
+            .is_none()
+        {
             return Err(Error::invalid(
                 "version",
                 format!(
@@ -336,7 +349,10 @@ impl LocalApp {
             other => {
                 return Err(Error::failed_precondition(
                     "subscription_not_active",
-                    format!("subscription `{id}` is {}: only active ones are cancelled", other.as_str()),
+                    format!(
+                        "subscription `{id}` is {}: only active ones are cancelled",
+                        other.as_str()
+                    ),
                 ));
             }
         }
@@ -366,8 +382,14 @@ mod tests {
     #[test]
     fn actors_parse_back_to_principals() {
         let id = nave_hub_core::ids::new_id();
-        assert_eq!(principal_of(&format!("user:{id}")), Some(Principal::User(id)));
-        assert_eq!(principal_of(&format!("api_key:{id}")), Some(Principal::ApiKey(id)));
+        assert_eq!(
+            principal_of(&format!("user:{id}")),
+            Some(Principal::User(id))
+        );
+        assert_eq!(
+            principal_of(&format!("api_key:{id}")),
+            Some(Principal::ApiKey(id))
+        );
         assert_eq!(principal_of("system"), Some(Principal::System));
         assert_eq!(principal_of("user:nope"), None);
     }

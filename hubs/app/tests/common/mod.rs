@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use nave_app::grpc::{AppClient, serve};
-use nave_app::{AppApi, AppConfig, AppRole, Dependencies, Listing, LocalApp, NewListing, NewVersion};
+use nave_app::{
+    AppApi, AppConfig, AppRole, Dependencies, Listing, LocalApp, NewListing, NewVersion,
+};
 use nave_billing::{
     AppsAllowed, BillingApi, BillingConfig, Entitlements, LocalBilling, Plan, Snapshot, TenantPlan,
 };
@@ -157,11 +159,19 @@ pub async fn published(hub: &Hub, name: &str, fee: i64) -> Listing {
         .record_version(&system(), listing.id, new_version("1.0.0", 'a'))
         .await
         .unwrap();
-    hub.api.get_listing(&platform_admin(), listing.id).await.unwrap()
+    hub.api
+        .get_listing(&platform_admin(), listing.id)
+        .await
+        .unwrap()
 }
 
 /// Gives a new tenant a plan (`apps`, at most `installations`) and `balance` in its wallet.
-pub async fn tenant(hub: &Hub, apps: AppsAllowed, installations: Option<u32>, balance: i64) -> Uuid {
+pub async fn tenant(
+    hub: &Hub,
+    apps: AppsAllowed,
+    installations: Option<u32>,
+    balance: i64,
+) -> Uuid {
     let tenant = new_id();
     let plan = Plan {
         code: format!("plan-{}", tenant.simple()),

@@ -314,6 +314,11 @@ pub struct Limits {
     pub max_spoke_deadline_ms: u64,
     /// Highest memory cap an installation may ask for, in MiB; also the pool's slot size.
     pub max_spoke_memory_mib: u64,
+    /// Failures in a row (no answer or a 5xx) after which an outside host's circuit opens;
+    /// 0 turns circuit breakers off.
+    pub circuit_failure_threshold: u32,
+    /// How long an open circuit refuses calls before one probe, in milliseconds.
+    pub circuit_open_ms: u64,
 }
 
 impl Default for Limits {
@@ -329,6 +334,8 @@ impl Default for Limits {
             max_egress_response_bytes: 8 << 20,
             max_spoke_deadline_ms: 30_000,
             max_spoke_memory_mib: 256,
+            circuit_failure_threshold: 5,
+            circuit_open_ms: 10_000,
         }
     }
 }
@@ -482,7 +489,10 @@ impl Config {
                 allow_signup: true,
                 insecure_fast_password_hashing: true,
             },
-            limits: Limits::default(),
+            limits: Limits {
+                circuit_open_ms: 300,
+                ..Limits::default()
+            },
             // Quick retries, so outage tests run in seconds.
             messages: MessagesConfig {
                 retry_base_ms: 50,

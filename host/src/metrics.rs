@@ -3,6 +3,7 @@
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
@@ -33,6 +34,13 @@ pub struct KindLabels {
     pub kind: &'static str,
 }
 
+/// Labels of an outside host: `name:port`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HostLabels {
+    /// The host and port.
+    pub host: String,
+}
+
 /// Labels of a webhook request.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct StatusLabels {
@@ -59,6 +67,15 @@ pub struct Metrics {
     pub egress_denied: Family<KindLabels, Counter>,
     /// Spoke log lines dropped over the per-call cap.
     pub spoke_log_dropped: Counter,
+    /// Circuit state per outside host: 0 closed, 1 open, 2 half-open.
+    pub circuit_state: Family<HostLabels, Gauge>,
+    /// Times a host's circuit opened.
+    pub circuit_opened: Family<HostLabels, Counter>,
+    /// Calls refused by an open circuit.
+    pub circuit_refused: Family<HostLabels, Counter>,
+    /// Messages by how the message hub settled them (`processed`, `refused`, `delivered`, ...);
+    /// read from the hub's counters when scraped.
+    pub messages: Family<KindLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -83,6 +100,30 @@ impl Metrics {
         let compile_cache = Family::<KindLabels, Counter>::default();
         let egress_denied = Family::<KindLabels, Counter>::default();
         let spoke_log_dropped = Counter::default();
+        let circuit_state = Family::<HostLabels, Gauge>::default();
+        let circuit_opened = Family::<HostLabels, Counter>::default();
+        let circuit_refused = Family::<HostLabels, Counter>::default();
+        let messages = Family::<KindLabels, Gauge>::default();
+        registry.register(
+            "circuit_state",
+            "Circuit breaker state per outside host: 0 closed, 1 open, 2 half-open",
+            circuit_state.clone(),
+        );
+        registry.register(
+            "circuit_opened",
+            "Times a host's circuit opened",
+            circuit_opened.clone(),
+        );
+        registry.register(
+            "circuit_refused",
+            "Outbound calls refused by an open circuit",
+            circuit_refused.clone(),
+        );
+        registry.register(
+            "messages",
+            "Messages the message hub settled since start, by outcome",
+            messages.clone(),
+        );
         registry.register(
             "spoke_calls",
             "Spoke calls by plugin, function and outcome",
@@ -133,6 +174,10 @@ impl Metrics {
             compile_cache,
             egress_denied,
             spoke_log_dropped,
+            circuit_state,
+            circuit_opened,
+            circuit_refused,
+            messages,
         }
     }
 

@@ -402,6 +402,8 @@ struct FakeState {
     down: bool,
     /// Texts the Send API accepted, as (recipient, text), in order.
     sent: Vec<(String, String)>,
+    /// When each of `sent` arrived.
+    sent_at: Vec<std::time::Instant>,
 }
 
 /// A loopback fake of the Graph API: Send API, page subscription, user profiles.
@@ -452,6 +454,17 @@ impl FakeGraph {
     /// The texts the Send API accepted, as (recipient PSID, text), in order.
     pub fn sent(&self) -> Vec<(String, String)> {
         self.state.lock().unwrap().sent.clone()
+    }
+
+    /// The texts the Send API accepted with when each arrived, in order.
+    pub fn sent_timed(&self) -> Vec<(String, String, std::time::Instant)> {
+        let state = self.state.lock().unwrap();
+        state
+            .sent
+            .iter()
+            .zip(&state.sent_at)
+            .map(|((to, text), at)| (to.clone(), text.clone(), *at))
+            .collect()
     }
 
     /// Waits until the Send API accepted at least `count` texts (at most 20 s); returns them.
@@ -505,6 +518,7 @@ async fn graph(State(state): State<Arc<Mutex<FakeState>>>, request: Request) -> 
             .to_owned();
         if let Some(text) = sent["message"]["text"].as_str() {
             state.sent.push((recipient.clone(), text.to_owned()));
+            state.sent_at.push(std::time::Instant::now());
         }
         return axum::Json(
             json!({ "recipient_id": recipient, "message_id": format!("m_{count}") }),

@@ -32,6 +32,20 @@ pub async fn readyz(State(app): State<Arc<App>>) -> impl IntoResponse {
 /// The metrics in the Prometheus text format.
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "OpenMetrics text", content_type = "application/openmetrics-text")))]
 pub async fn metrics(State(app): State<Arc<App>>) -> impl IntoResponse {
+    let stats = &app.message_engine.stats;
+    for (kind, counter) in [
+        ("processed", &stats.processed),
+        ("refused", &stats.refused),
+        ("delivered", &stats.delivered),
+        ("retried", &stats.retries),
+        ("dead", &stats.dead),
+    ] {
+        let value = counter.load(std::sync::atomic::Ordering::Relaxed);
+        app.metrics
+            .messages
+            .get_or_create(&crate::metrics::KindLabels { kind })
+            .set(i64::try_from(value).unwrap_or(i64::MAX));
+    }
     (
         [(
             header::CONTENT_TYPE,

@@ -138,6 +138,7 @@ fn split_host_port(authority: &str) -> Option<(&str, Option<u16>)> {
 /// The operator's egress rules, shared by every call.
 pub struct EgressPolicy {
     allow_private: Vec<IpNet>,
+    breakers: super::breaker::Breakers,
     timeout: Duration,
     max_response_bytes: u64,
     tls: Arc<rustls::ClientConfig>,
@@ -150,6 +151,7 @@ impl EgressPolicy {
         allow_private: Vec<IpNet>,
         timeout: Duration,
         max_response_bytes: u64,
+        breaker: super::breaker::BreakerConfig,
         metrics: Arc<Metrics>,
     ) -> anyhow::Result<EgressPolicy> {
         let roots = rustls::RootCertStore {
@@ -163,6 +165,7 @@ impl EgressPolicy {
         .with_no_client_auth();
         Ok(EgressPolicy {
             allow_private,
+            breakers: super::breaker::Breakers::new(breaker, metrics.clone()),
             timeout,
             max_response_bytes,
             tls: Arc::new(tls),
@@ -189,7 +192,29 @@ impl EgressPolicy {
             .inc();
     }
 
+    /// Sends through the host's circuit breaker: an open circuit refuses at once; a 5xx or no
+    /// answer counts as a failure of the host.
     async fn send(
+        self: Arc<Self>,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+    ) -> Result<http::Response<WasiBody>, HttpError> {
+        let uri = request.uri();
+        let port = uri
+            .port_u16()
+            .unwrap_or(if uri.scheme() == Some(&Scheme::HTTPS) { 443 } else { 80 });
+        let host = format!("{}:{port}", uri.host().unwrap_or_default());
+        if self.breakers.admit(&host).is_err() {
+            tracing::debug!(%host, "outbound call refused: the host's circuit is open");
+            return Err(HttpError::ConnectionRefused);
+        }
+        let result = self.clone().send_now(request, options).await;
+        let answered = matches!(&result, Ok(response) if !response.status().is_server_error());
+        self.breakers.record(&host, answered);
+        result
+    }
+
+    async fn send_now(
         self: Arc<Self>,
         mut request: http::Request<WasiBody>,
         options: Option<RequestOptions>,
@@ -397,6 +422,10 @@ mod tests {
             allow.iter().map(|r| r.parse().unwrap()).collect(),
             Duration::from_secs(1),
             1024,
+            crate::runtime::breaker::BreakerConfig {
+                failure_threshold: 5,
+                open_for: Duration::from_secs(1),
+            },
             Arc::new(Metrics::new()),
         )
         .unwrap()

@@ -7,6 +7,7 @@
 pub mod bindings;
 mod cache;
 mod contacts;
+pub mod breaker;
 pub mod egress;
 mod host;
 mod manifest;
@@ -243,6 +244,10 @@ impl Runtime {
             config.allow_private_egress.clone(),
             Duration::from_millis(config.limits.egress_timeout_ms),
             config.limits.max_egress_response_bytes,
+            breaker::BreakerConfig {
+                failure_threshold: config.limits.circuit_failure_threshold,
+                open_for: Duration::from_millis(config.limits.circuit_open_ms),
+            },
             metrics.clone(),
         )?;
         let stop_ticker = Arc::new(AtomicBool::new(false));

@@ -1,0 +1,231 @@
+//! A working chatbot end to end, with the real spokes: a signed Facebook webhook → the message
+//! hub → Odoo captures the phone → Botpress answers → the reply reaches the fake Graph API for
+//! the right PSID. Also what happens while Botpress or Odoo is down.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use nave_tests::botpress::FakeBotpress;
+use nave_tests::odoo::{FakeOdoo, install_odoo};
+use nave_tests::{
+    FACEBOOK_APP_SECRET, FakeGraph, TestHost, facebook_signature, install_facebook, json_of,
+    metric,
+};
+use reqwest::Method;
+use serde_json::json;
+
+struct Chatbot {
+    host: TestHost,
+    graph: FakeGraph,
+    botpress: FakeBotpress,
+    odoo: FakeOdoo,
+    facebook: String,
+}
+
+/// Facebook, Odoo (Portugal, team 5) and Botpress (v12 Converse API) in `acme`, with one rule:
+/// every message goes through Odoo, then to Botpress.
+async fn chatbot() -> Chatbot {
+    let host = TestHost::start().await;
+    let graph = FakeGraph::start().await;
+    let botpress = FakeBotpress::start().await;
+    let odoo = FakeOdoo::start().await;
+    let facebook = install_facebook(&host, &graph, "acme").await;
+    let crm = install_odoo(
+        &host,
+        &odoo,
+        "acme",
+        json!({"default_country": "PT", "team_id": "5"}),
+    )
+    .await;
+    let bot = nave_tests::botpress::install_botpress(
+        &host,
+        &botpress,
+        "acme",
+        json!({"api": "converse", "bot_id": "support"}),
+    )
+    .await;
+    host.import_plans(&["acme"]).await;
+    host.set_routing_rules(
+        "acme",
+        json!([{ "name": "sales", "then": { "processors": [crm], "bot": bot } }]),
+    )
+    .await;
+    Chatbot {
+        host,
+        graph,
+        botpress,
+        odoo,
+        facebook,
+    }
+}
+
+async fn write(c: &Chatbot, sender: &str, mid: &str, text: &str) {
+    let body = serde_json::to_vec(&json!({"object": "page", "entry": [
+        {"id": "PAGE1", "time": 1700000000000u64, "messaging": [
+            {"sender": {"id": sender}, "recipient": {"id": "PAGE1"}, "timestamp": 1700000000001u64,
+             "message": {"mid": mid, "text": text}}
+        ]}
+    ]}))
+    .unwrap();
+    let response = c
+        .host
+        .http
+        .post(c.host.at(&format!("/hooks/{}", c.facebook)))
+        .header("content-type", "application/json")
+        .header(
+            "x-hub-signature-256",
+            facebook_signature(FACEBOOK_APP_SECRET, &body),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+async fn until<T, F: Future<Output = Option<T>>>(what: &str, mut check: impl FnMut() -> F) -> T {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+fn to(psid: &str, texts: &[&str]) -> Vec<(String, String)> {
+    texts
+        .iter()
+        .map(|t| (psid.to_owned(), (*t).to_owned()))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_facebook_message_with_a_phone_lands_in_odoo_and_botpress_answers_the_sender() {
+    let c = chatbot().await;
+    write(&c, "USER1", "m-1", "Olá! Liguem-me para o 912 345 678").await;
+    assert_eq!(
+        c.graph.wait_for_sent(1).await,
+        to("USER1", &["You said: Olá! Liguem-me para o 912 345 678"])
+    );
+
+    let partners = c.odoo.partners();
+    assert_eq!(partners.len(), 1, "{partners:?}");
+    assert_eq!(partners[0]["phone"], "+351912345678");
+    let leads = c.odoo.leads();
+    assert_eq!(leads.len(), 1, "{leads:?}");
+    assert_eq!(leads[0]["team_id"], 5);
+    assert_eq!(leads[0]["partner_id"], partners[0]["id"]);
+
+    let asked = c
+        .botpress
+        .received()
+        .into_iter()
+        .find(|r| r.path.starts_with("/api/v1/bots/support/converse/"))
+        .expect("Botpress was asked");
+    assert_eq!(asked.json()["text"], "Olá! Liguem-me para o 912 345 678");
+
+    // The phone Odoo's spoke found is now on the platform contact, too.
+    let contact = until("the contact's phone", || async {
+        let (_, page) = json_of(
+            c.host
+                .operator(Method::GET, "/v1/tenants/acme/contacts")
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        let contact = page["items"][0].clone();
+        (contact["profile"]["phone"] == "+351912345678").then_some(contact)
+    })
+    .await;
+    assert_eq!(contact["messages_in"], 1, "{contact}");
+
+    // The enrichment is on the message.
+    let (_, conversations) = json_of(
+        c.host
+            .operator(Method::GET, "/v1/tenants/acme/conversations")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let id = conversations["items"][0]["id"].as_str().unwrap().to_owned();
+    let (_, messages) = json_of(
+        c.host
+            .operator(
+                Method::GET,
+                &format!("/v1/tenants/acme/conversations/{id}/messages"),
+            )
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let inbound = &messages["items"][0];
+    assert_eq!(
+        inbound["enrichment"]["contact_fields"],
+        json!([["phone", "+351912345678"]]),
+        "{inbound}"
+    );
+}
+
+#[tokio::test]
+async fn botpress_down_opens_its_circuit_and_every_reply_goes_out_once_it_is_back() {
+    let c = chatbot().await;
+    c.botpress.set_down(true);
+    for i in 0..3 {
+        write(&c, "USER1", &format!("m-{i}"), &format!("question {i}")).await;
+    }
+    let host_label = format!(
+        "nave_circuit_state{{host=\"{}\"}}",
+        c.botpress.url.trim_start_matches("http://")
+    );
+    until("the Botpress circuit open", || async {
+        let text = c.host.metrics().await;
+        (metric(&text, &host_label) == 1.0).then_some(())
+    })
+    .await;
+    assert!(c.graph.sent().is_empty(), "nothing answered while down");
+    c.botpress.set_down(false);
+    assert_eq!(
+        c.graph.wait_for_sent(3).await,
+        to(
+            "USER1",
+            &[
+                "You said: question 0",
+                "You said: question 1",
+                "You said: question 2"
+            ]
+        )
+    );
+    let text = c.host.metrics().await;
+    assert_eq!(metric(&text, &host_label), 0.0, "closed again");
+    assert!(metric(&text, "nave_circuit_opened_total") >= 1.0);
+    assert!(metric(&text, "nave_messages{kind=\"retried\"}") >= 1.0);
+}
+
+#[tokio::test]
+async fn odoo_down_stages_the_phone_and_the_next_message_pushes_it() {
+    let c = chatbot().await;
+    c.odoo.set_down(true);
+    write(&c, "USER1", "m-1", "my number is 912 345 678").await;
+    assert_eq!(
+        c.graph.wait_for_sent(1).await,
+        to("USER1", &["You said: my number is 912 345 678"]),
+        "the bot answers even while Odoo is down"
+    );
+    assert!(c.odoo.partners().is_empty());
+    c.odoo.set_down(false);
+    write(&c, "USER1", "m-2", "thanks").await;
+    c.graph.wait_for_sent(2).await;
+    let partners = until("the staged partner pushed", || async {
+        let partners = c.odoo.partners();
+        (!partners.is_empty()).then_some(partners)
+    })
+    .await;
+    assert_eq!(partners.len(), 1);
+    assert_eq!(partners[0]["phone"], "+351912345678");
+    assert_eq!(c.odoo.leads().len(), 1);
+}

@@ -11,7 +11,10 @@ use anyhow::{Context, bail};
 const WASM_TARGET: &str = "wasm32-wasip2";
 
 /// First-party spokes: (package, file name under spokes/plugins).
-const PLUGINS: &[(&str, &str)] = &[("nave-spoke-facebook", "facebook")];
+const PLUGINS: &[(&str, &str)] = &[
+    ("nave-spoke-facebook", "facebook"),
+    ("nave-spoke-minio", "minio"),
+];
 
 /// Test fixtures: (package, features, file name under spokes/fixtures).
 ///

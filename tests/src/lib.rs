@@ -2,6 +2,8 @@
 //! spokes built by `cargo xtask build-plugins`, and a loopback fake of the Graph API that
 //! records what it receives.
 
+pub mod s3;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};

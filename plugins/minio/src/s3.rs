@@ -8,7 +8,7 @@ use nave_sdk::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::settings::Settings;
-use crate::sigv4::{Options, Payload, Signer};
+use crate::sigv4::{Options, Payload, Signer, Unsigned};
 
 /// A bucket on one S3 endpoint, with the keys to sign for it.
 #[derive(Clone, Debug)]
@@ -131,10 +131,12 @@ impl Bucket {
     ) -> Result<String, SpokeError> {
         self.signer
             .presign(
-                "GET",
-                &self.url(key),
-                &[],
-                Payload::Unsigned,
+                Unsigned {
+                    method: "GET",
+                    url: &self.url(key),
+                    headers: &[],
+                    payload: Payload::Unsigned,
+                },
                 time,
                 expires,
                 Options::s3(),
@@ -155,10 +157,12 @@ impl Bucket {
         let signed = self
             .signer
             .sign_headers(
-                method,
-                &url,
-                &headers,
-                Payload::Sha256(hash),
+                Unsigned {
+                    method,
+                    url: &url,
+                    headers: &headers,
+                    payload: Payload::Sha256(hash),
+                },
                 SystemTime::now(),
                 Options::s3(),
             )

@@ -100,6 +100,19 @@ pub enum Payload<'a> {
     Unsigned,
 }
 
+/// The parts of a request the signature covers.
+#[derive(Clone, Debug)]
+pub struct Unsigned<'a> {
+    /// The method, e.g. `PUT`.
+    pub method: &'a str,
+    /// The absolute URL, already percent-encoded.
+    pub url: &'a str,
+    /// Headers to sign besides `host`, which comes from the URL unless given here.
+    pub headers: &'a [(String, String)],
+    /// The body, or how it is covered.
+    pub payload: Payload<'a>,
+}
+
 /// Why a request could not be signed: the URL or a header is malformed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SignError(pub String);
@@ -111,20 +124,15 @@ impl std::fmt::Display for SignError {
 }
 
 impl Signer {
-    /// The headers to add to `method url` (already percent-encoded) with `headers` and `payload`.
-    ///
-    /// `host` is taken from the URL unless `headers` has it; every header given is signed.
+    /// The headers to add to `request` (`authorization`, `x-amz-date`, ...) to sign it at `time`.
     pub fn sign_headers(
         &self,
-        method: &str,
-        url: &str,
-        headers: &[(String, String)],
-        payload: Payload<'_>,
+        request: Unsigned<'_>,
         time: SystemTime,
         options: Options,
     ) -> Result<Vec<(String, String)>, SignError> {
         let settings = options.settings(SignatureLocation::Headers, None);
-        let (instructions, _) = self.sign(method, url, headers, payload, time, settings)?;
+        let (instructions, _) = self.sign(request, time, settings)?;
         let (headers, _) = instructions.into_parts();
         Ok(headers
             .into_iter()
@@ -132,19 +140,18 @@ impl Signer {
             .collect())
     }
 
-    /// `url` with the query parameters of a signature valid for `expires` from `time`.
+    /// The request's URL with the query parameters of a signature valid for `expires` from
+    /// `time`.
     pub fn presign(
         &self,
-        method: &str,
-        url: &str,
-        headers: &[(String, String)],
-        payload: Payload<'_>,
+        request: Unsigned<'_>,
         time: SystemTime,
         expires: Duration,
         options: Options,
     ) -> Result<String, SignError> {
+        let url = request.url;
         let settings = options.settings(SignatureLocation::QueryParams, Some(expires));
-        let (instructions, _) = self.sign(method, url, headers, payload, time, settings)?;
+        let (instructions, _) = self.sign(request, time, settings)?;
         let (_, params) = instructions.into_parts();
         let mut signed = url.to_owned();
         let mut separator = if url.contains('?') { '&' } else { '?' };
@@ -161,10 +168,7 @@ impl Signer {
     /// Signs and returns the instructions and the hex signature.
     fn sign(
         &self,
-        method: &str,
-        url: &str,
-        headers: &[(String, String)],
-        payload: Payload<'_>,
+        request: Unsigned<'_>,
         time: SystemTime,
         settings: SigningSettings,
     ) -> Result<(aws_sigv4::http_request::SigningInstructions, String), SignError> {
@@ -185,19 +189,22 @@ impl Signer {
             .build()
             .map_err(|e| SignError(e.to_string()))?
             .into();
-        let body = match &payload {
+        let body = match &request.payload {
             Payload::Bytes(bytes) => SignableBody::Bytes(bytes),
             Payload::Sha256(hash) => SignableBody::Precomputed(hash.clone()),
             Payload::Unsigned => SignableBody::UnsignedPayload,
         };
-        let request = SignableRequest::new(
-            method,
-            Cow::Borrowed(url),
-            headers.iter().map(|(n, v)| (n.as_str(), v.as_str())),
+        let signable = SignableRequest::new(
+            request.method,
+            Cow::Borrowed(request.url),
+            request
+                .headers
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_str())),
             body,
         )
         .map_err(|e| SignError(e.to_string()))?;
-        let output = sign(request, &params).map_err(|e| SignError(e.to_string()))?;
+        let output = sign(signable, &params).map_err(|e| SignError(e.to_string()))?;
         let (instructions, signature) = output.into_parts();
         Ok((instructions, signature))
     }

@@ -107,10 +107,12 @@ fn run_vector(dir: &Path) {
     let added = ctx
         .signer
         .sign_headers(
-            &request.method,
-            &request.url,
-            &request.headers,
-            payload.clone(),
+            Unsigned {
+                method: &request.method,
+                url: &request.url,
+                headers: &request.headers,
+                payload: payload.clone(),
+            },
             time,
             ctx.options,
         )
@@ -142,10 +144,12 @@ fn run_vector(dir: &Path) {
     let url = ctx
         .signer
         .presign(
-            &request.method,
-            &request.url,
-            &request.headers,
-            payload,
+            Unsigned {
+                method: &request.method,
+                url: &request.url,
+                headers: &request.headers,
+                payload,
+            },
             time,
             ctx.expires,
             ctx.options,
@@ -205,10 +209,12 @@ fn the_aws_documentation_presigned_url_example_matches() {
     let time = UNIX_EPOCH + Duration::from_secs(1_369_353_600);
     let url = signer
         .presign(
-            "GET",
-            "https://examplebucket.s3.amazonaws.com/test.txt",
-            &[],
-            Payload::Unsigned,
+            Unsigned {
+                method: "GET",
+                url: "https://examplebucket.s3.amazonaws.com/test.txt",
+                headers: &[],
+                payload: Payload::Unsigned,
+            },
             time,
             Duration::from_secs(86_400),
             Options::s3(),
@@ -236,10 +242,12 @@ fn s3_header_signing_sends_the_payload_hash() {
     let time = UNIX_EPOCH + Duration::from_secs(1_369_353_600);
     let headers = signer
         .sign_headers(
-            "GET",
-            "https://examplebucket.s3.amazonaws.com/test.txt",
-            &[("range".into(), "bytes=0-9".into())],
-            Payload::Bytes(b""),
+            Unsigned {
+                method: "GET",
+                url: "https://examplebucket.s3.amazonaws.com/test.txt",
+                headers: &[("range".into(), "bytes=0-9".into())],
+                payload: Payload::Bytes(b""),
+            },
             time,
             Options::s3(),
         )
@@ -274,10 +282,12 @@ fn a_malformed_url_is_a_sign_error() {
         service: "s3".into(),
     };
     let result = signer.sign_headers(
-        "GET",
-        "http://exa mple/",
-        &[],
-        Payload::Unsigned,
+        Unsigned {
+            method: "GET",
+            url: "http://exa mple/",
+            headers: &[],
+            payload: Payload::Unsigned,
+        },
         SystemTime::now(),
         Options::s3(),
     );

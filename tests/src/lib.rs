@@ -1,6 +1,6 @@
 //! Shared helpers for the end-to-end tests: a real host on `127.0.0.1:0`, the compiled
 //! spokes built by `cargo xtask build-plugins`, and a loopback fake of the Graph API that
-//! records what it receives.
+//! records what it receives. [`s3`] has a loopback S3 server and a fake CDN.
 
 pub mod s3;
 

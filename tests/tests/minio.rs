@@ -194,7 +194,7 @@ async fn attachments_are_stored_with_metadata_thumbnails_and_presigned_urls() {
     // The presigned URLs fetch the same bytes with a plain GET, for at most 7 days.
     for (file, bytes) in [(image, cdn.png.as_slice()), (pdf, TEST_PDF)] {
         let url = file.url.as_deref().unwrap();
-        let expires: u64 = nave_tests_query(url, "X-Amz-Expires").parse().unwrap();
+        let expires: u64 = query_param(url, "X-Amz-Expires").parse().unwrap();
         assert!(expires <= 604_800, "{url}");
         let got = reqwest::get(url).await.unwrap();
         assert_eq!(got.status(), 200, "{url}");
@@ -219,7 +219,7 @@ async fn attachments_are_stored_with_metadata_thumbnails_and_presigned_urls() {
     assert_eq!(cdn.hits("/photo.png"), 2);
 }
 
-fn nave_tests_query(url: &str, name: &str) -> String {
+fn query_param(url: &str, name: &str) -> String {
     let query = url.split_once('?').map(|(_, q)| q).unwrap_or_default();
     query
         .split('&')
@@ -290,6 +290,42 @@ async fn wrong_keys_and_a_missing_bucket_refuse_the_installation() {
     assert!(text.contains("NotFound"), "{text}");
     assert!(text.contains("no-such-bucket"), "{text}");
     assert_eq!(s3.put_count(), 0);
+}
+
+#[tokio::test]
+async fn a_secret_key_changed_to_a_wrong_one_makes_processing_unauthorized() {
+    let (s3, cdn) = (TestS3::start().await, FakeCdn::start().await);
+    s3.create_bucket(BUCKET);
+    let host = TestHost::start().await;
+    let id = host
+        .upload_and_install(
+            spoke("plugins/minio"),
+            "acme",
+            settings(&s3, &cdn, S3_SECRET_KEY, BUCKET),
+        )
+        .await;
+    let response = host
+        .operator(
+            axum::http::Method::PATCH,
+            &format!("/v1/tenants/acme/installations/{id}"),
+        )
+        .json(&json!({"settings": {"secret_key": "not-the-secret"}}))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.status().is_success(),
+        "{}",
+        response.text().await.unwrap()
+    );
+    match process(&host, &id, &message(&cdn, "conv-keys")).await {
+        Err(CallError::Spoke(SpokeError::Unauthorized(m))) => {
+            assert!(m.contains("`secret_key`"), "{m}");
+        }
+        other => panic!("expected unauthorized, got {other:?}"),
+    }
+    assert_eq!(s3.put_count(), 0);
+    assert_eq!(files_in(&s3.bucket_dir(BUCKET)), 0);
 }
 
 #[tokio::test]

@@ -1,10 +1,11 @@
 //! Shared helpers for the end-to-end tests: a real host on `127.0.0.1:0`, the compiled
 //! spokes built by `cargo xtask build-plugins`, and a loopback fake of the Graph API that
-//! records what it receives; [`botpress`] holds the Botpress fake and [`odoo`] the loopback
-//! fake of Odoo's XML-RPC API.
+//! records what it receives; [`botpress`] holds the Botpress fake, [`odoo`] the loopback fake
+//! of Odoo's XML-RPC API, and [`s3`] a loopback S3 server and a fake CDN.
 
 pub mod botpress;
 pub mod odoo;
+pub mod s3;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -15,6 +15,7 @@ const PLUGINS: &[(&str, &str)] = &[
     ("nave-spoke-facebook", "facebook"),
     ("nave-spoke-botpress", "botpress"),
     ("nave-spoke-odoo", "odoo"),
+    ("nave-spoke-minio", "minio"),
 ];
 
 /// Test fixtures: (package, features, file name under spokes/fixtures).

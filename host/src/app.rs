@@ -183,16 +183,22 @@ async fn open_message_hub(
     .await?)
 }
 
-/// Serves the app on `listener` until `shutdown` resolves, then drains open requests.
+/// Serves the app on `listener` until `shutdown` resolves, then drains open requests and stops
+/// the background work (the inbox feeder and the message workers; what is left is picked up at
+/// the next start).
 pub async fn serve(
     listener: TcpListener,
     app: Arc<App>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let service = crate::api::router(app).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, service)
+    let service =
+        crate::api::router(app.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let served = axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    app.inbox.stop();
+    app.message_engine.stop();
+    served
 }
 
 /// The trimmed content of a file, created with `make()` and mode 0600 when missing.

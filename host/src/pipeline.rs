@@ -169,28 +169,43 @@ impl Spokes for HostSpokes {
     }
 }
 
-/// Wakes the feeder after the inbox took new events.
+/// Wakes the feeder after the inbox took new events, or stops it.
 #[derive(Debug, Clone, Default)]
-pub struct InboxSignal(Arc<Notify>);
+pub struct InboxSignal {
+    wake: Arc<Notify>,
+    stopped: Arc<std::sync::atomic::AtomicBool>,
+}
 
 impl InboxSignal {
     /// New events are in the inbox.
     pub fn notify(&self) {
-        self.0.notify_one();
+        self.wake.notify_one();
+    }
+
+    /// Stops the feeder after the batch it is on.
+    pub fn stop(&self) {
+        self.stopped
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.wake.notify_one();
+    }
+
+    fn is_stopped(&self) -> bool {
+        self.stopped.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
 
 /// Starts the feeder: inbox → message hub, in order, from the saved cursor.
 pub fn spawn_feeder(store: Store, messages: Arc<dyn MessageApi>) -> InboxSignal {
     let signal = InboxSignal::default();
-    let wake = signal.0.clone();
+    let feeder = signal.clone();
     tokio::spawn(async move {
-        loop {
+        while !feeder.is_stopped() {
             match feed_once(&store, messages.as_ref()).await {
                 Ok(moved) if moved >= FEED_BATCH as usize => continue,
                 Ok(_) => {
                     // Also polls now and then, in case a wake-up was missed.
-                    let _ = tokio::time::timeout(Duration::from_secs(1), wake.notified()).await;
+                    let _ =
+                        tokio::time::timeout(Duration::from_secs(1), feeder.wake.notified()).await;
                 }
                 Err(error) => {
                     tracing::warn!(%error, "feeding the message hub failed; trying again in a second");

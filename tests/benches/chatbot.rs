@@ -21,9 +21,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use nave_tests::botpress::{FakeBotpress, install_botpress};
-use nave_tests::{
-    FACEBOOK_APP_SECRET, FakeGraph, TestHost, facebook_signature, install_facebook,
-};
+use nave_tests::{FACEBOOK_APP_SECRET, FakeGraph, TestHost, facebook_signature, install_facebook};
 use serde_json::json;
 
 /// Distinct senders (conversations); each conversation is worked on in order.
@@ -58,7 +56,7 @@ async fn setup() -> Bench {
         &host,
         &botpress,
         "acme",
-        json!({"api": "converse", "bot_id": "bench"}),
+        json!({"api": "converse", "bot_id": "welcome-bot"}),
     )
     .await;
     host.import_plans(&["acme"]).await;
@@ -137,7 +135,12 @@ async fn hello(b: &Bench) -> f64 {
         let (client, url, done) = (b.client.clone(), b.host.at("/healthz"), done.clone());
         tasks.push(tokio::spawn(async move {
             while Instant::now() < end {
-                if client.get(&url).send().await.is_ok_and(|r| r.status() == 200) {
+                if client
+                    .get(&url)
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status() == 200)
+                {
                     done.fetch_add(1, Ordering::Relaxed);
                 }
             }

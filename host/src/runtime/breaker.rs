@@ -158,13 +158,23 @@ mod tests {
         b.record("a:80", true);
         b.record("a:80", false);
         b.record("a:80", false);
-        assert_eq!(b.admit("a:80"), Ok(()), "two failures in a row: still closed");
+        assert_eq!(
+            b.admit("a:80"),
+            Ok(()),
+            "two failures in a row: still closed"
+        );
         b.record("a:80", false);
         assert_eq!(b.admit("a:80"), Err(Open));
         assert_eq!(b.admit("b:80"), Ok(()), "other hosts are not affected");
         let text = b.metrics.encode();
-        assert!(text.contains("nave_circuit_state{host=\"a:80\"} 1"), "{text}");
-        assert!(text.contains("nave_circuit_refused_total{host=\"a:80\"} 1"), "{text}");
+        assert!(
+            text.contains("nave_circuit_state{host=\"a:80\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("nave_circuit_refused_total{host=\"a:80\"} 1"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -183,6 +193,10 @@ mod tests {
         b.record("a:80", true);
         assert_eq!(b.admit("a:80"), Ok(()));
         assert_eq!(b.admit("a:80"), Ok(()), "closed again");
-        assert!(b.metrics.encode().contains("nave_circuit_state{host=\"a:80\"} 0"));
+        assert!(
+            b.metrics
+                .encode()
+                .contains("nave_circuit_state{host=\"a:80\"} 0")
+        );
     }
 }

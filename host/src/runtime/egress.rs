@@ -202,7 +202,11 @@ impl EgressPolicy {
         let uri = request.uri();
         let port = uri
             .port_u16()
-            .unwrap_or(if uri.scheme() == Some(&Scheme::HTTPS) { 443 } else { 80 });
+            .unwrap_or(if uri.scheme() == Some(&Scheme::HTTPS) {
+                443
+            } else {
+                80
+            });
         let host = format!("{}:{port}", uri.host().unwrap_or_default());
         if self.breakers.admit(&host).is_err() {
             tracing::debug!(%host, "outbound call refused: the host's circuit is open");

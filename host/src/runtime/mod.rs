@@ -5,9 +5,9 @@
 //! [`FailureKind`]; its instance is dropped with its store, and nothing else is affected.
 
 pub mod bindings;
+pub mod breaker;
 mod cache;
 mod contacts;
-pub mod breaker;
 pub mod egress;
 mod host;
 mod manifest;

@@ -98,6 +98,8 @@ pub struct Engine {
     /// Conversations with a worker, and whether new work arrived while it ran.
     active: Mutex<HashMap<Uuid, bool>>,
     permits: Arc<Semaphore>,
+    /// Set by [`Engine::stop`]: no new work starts.
+    stopped: std::sync::atomic::AtomicBool,
     /// Counters for `/metrics`.
     pub stats: EngineStats,
 }
@@ -136,6 +138,7 @@ impl Engine {
             config,
             rules: Mutex::new(HashMap::new()),
             active: Mutex::new(HashMap::new()),
+            stopped: std::sync::atomic::AtomicBool::new(false),
             stats: EngineStats::default(),
         })
     }
@@ -154,8 +157,17 @@ impl Engine {
         self.rules.lock().expect("rules lock").remove(&tenant);
     }
 
+    /// Stops taking work: workers finish the step they are on and start no other. What is left
+    /// stays pending in the database for the next start.
+    pub fn stop(&self) {
+        self.stopped.store(true, Ordering::SeqCst);
+    }
+
     /// Makes sure a worker looks at the conversation soon.
     pub fn kick(self: &Arc<Self>, conversation: Uuid) {
+        if self.stopped.load(Ordering::SeqCst) {
+            return;
+        }
         {
             let mut active = self.active.lock().expect("active lock");
             if let Some(dirty) = active.get_mut(&conversation) {
@@ -183,6 +195,10 @@ impl Engine {
             return;
         };
         loop {
+            if self.stopped.load(Ordering::SeqCst) {
+                self.release(conversation);
+                return;
+            }
             let next = match self.store.next_pending(conversation).await {
                 Ok(next) => next,
                 Err(error) => {

@@ -11,8 +11,8 @@ use std::time::Duration;
 use anyhow::Context;
 use nave_app::{AppApi, AppConfig, LocalApp};
 use nave_billing::{BillingApi, BillingConfig, LocalBilling};
-use nave_hub_core::grpc::ServiceToken;
 use nave_hub_core::db::{Db, HubMigrations};
+use nave_hub_core::grpc::ServiceToken;
 use nave_hub_core::saga::SagaRunner;
 use nave_hub_core::{Clock, DbConfig, SystemClock};
 use nave_identity::{
@@ -174,9 +174,14 @@ impl Hubs {
                 billing: billing.clone(),
                 wallet: wallet.clone(),
             };
-            let local = LocalApp::open(&db(HubName::App)?, AppConfig::default(), deps, clock.clone())
-                .await
-                .context("opening the app hub")?;
+            let local = LocalApp::open(
+                &db(HubName::App)?,
+                AppConfig::default(),
+                deps,
+                clock.clone(),
+            )
+            .await
+            .context("opening the app hub")?;
             let sagas = local.saga_runner();
             (Arc::new(local), sagas)
         } else {

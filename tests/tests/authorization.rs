@@ -164,8 +164,7 @@ fn matrix() -> Vec<Row> {
 /// Whether the row's route is the app hub's, which names the tenant by id (the host's routes
 /// take its slug too).
 fn names_tenant_by_id(row: &Row) -> bool {
-    row.path.contains("/apps")
-        || (row.path.contains("/subscriptions") && row.method == Method::GET)
+    row.path.contains("/apps") || (row.path.contains("/subscriptions") && row.method == Method::GET)
 }
 
 /// The `acme` workspace with one member of each role, an outsider with a workspace of their

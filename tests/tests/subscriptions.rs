@@ -14,7 +14,12 @@ async fn host_with_hello() -> TestHost {
     host
 }
 
-async fn call(host: &TestHost, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+async fn call(
+    host: &TestHost,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
     let mut request = host.operator(method, path);
     if let Some(body) = body {
         request = request.json(&body);
@@ -46,7 +51,13 @@ async fn credit(host: &TestHost, slug: &str, amount: i64) {
 }
 
 async fn wallet(host: &TestHost, slug: &str) -> (i64, i64) {
-    let (status, body) = call(host, Method::GET, &format!("/v1/tenants/{slug}/wallet"), None).await;
+    let (status, body) = call(
+        host,
+        Method::GET,
+        &format!("/v1/tenants/{slug}/wallet"),
+        None,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     (
         body["available"].as_i64().unwrap(),
@@ -100,7 +111,12 @@ async fn a_subscription_installs_the_spoke_and_captures_the_fee() {
     .await;
     assert_eq!(status, StatusCode::CREATED, "{sub}");
     assert_eq!(
-        (&sub["status"], &sub["version"], &sub["fee"]["amount"], &sub["fee_captured"]),
+        (
+            &sub["status"],
+            &sub["version"],
+            &sub["fee"]["amount"],
+            &sub["fee_captured"]
+        ),
         (&json!("active"), &json!("1.0.0"), &json!(300), &json!(true)),
         "{sub}"
     );
@@ -115,13 +131,25 @@ async fn a_subscription_installs_the_spoke_and_captures_the_fee() {
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{view}");
-    assert_eq!((&view["plugin"], &view["version"]), (&json!("hello"), &json!("1.0.0")));
+    assert_eq!(
+        (&view["plugin"], &view["version"]),
+        (&json!("hello"), &json!("1.0.0"))
+    );
     assert_eq!(view["settings"], json!({ "required_thing": "x" }));
-    assert_eq!(hook(&host, &installation).await, (200, "hello from 1.0.0".into()));
+    assert_eq!(
+        hook(&host, &installation).await,
+        (200, "hello from 1.0.0".into())
+    );
 
     // The fee was held, then captured: nothing held, 300 gone, and the statement says so.
     assert_eq!(wallet(&host, "acme").await, (700, 0));
-    let (_, statement) = call(&host, Method::GET, "/v1/tenants/acme/wallet/transactions", None).await;
+    let (_, statement) = call(
+        &host,
+        Method::GET,
+        "/v1/tenants/acme/wallet/transactions",
+        None,
+    )
+    .await;
     let fee_lines: Vec<&Value> = statement["entries"]
         .as_array()
         .unwrap()
@@ -129,7 +157,9 @@ async fn a_subscription_installs_the_spoke_and_captures_the_fee() {
         .filter(|e| e["reason"] == "install_fee")
         .collect();
     assert!(
-        fee_lines.iter().any(|e| e["amount"] == -300 || e["held_change"] == -300),
+        fee_lines
+            .iter()
+            .any(|e| e["amount"] == -300 || e["held_change"] == -300),
         "the fee's lines: {statement}"
     );
 
@@ -143,7 +173,11 @@ async fn a_subscription_installs_the_spoke_and_captures_the_fee() {
         None,
     )
     .await;
-    assert_eq!((status, &read["status"]), (StatusCode::OK, &json!("active")), "{read}");
+    assert_eq!(
+        (status, &read["status"]),
+        (StatusCode::OK, &json!("active")),
+        "{read}"
+    );
 
     // And the audit trail has the app hub's events, with its cursor.
     let (status, trail) = call(&host, Method::GET, "/v1/tenants/acme/audit?limit=200", None).await;
@@ -156,7 +190,8 @@ async fn a_subscription_installs_the_spoke_and_captures_the_fee() {
         .map(|e| e["kind"].as_str().unwrap())
         .collect();
     assert!(
-        kinds.contains(&"app.subscription_created") && kinds.contains(&"app.subscription_activated"),
+        kinds.contains(&"app.subscription_created")
+            && kinds.contains(&"app.subscription_activated"),
         "{kinds:?}"
     );
     let (status, first) = call(&host, Method::GET, "/v1/tenants/acme/audit?limit=1", None).await;
@@ -181,7 +216,11 @@ async fn a_refused_install_keeps_nothing_and_releases_the_hold() {
 
     let (_, list) = call(&host, Method::GET, "/v1/tenants/acme/installations", None).await;
     assert_eq!(list["installations"], json!([]), "nothing installed");
-    assert_eq!(wallet(&host, "acme").await, (1000, 0), "the hold was released");
+    assert_eq!(
+        wallet(&host, "acme").await,
+        (1000, 0),
+        "the hold was released"
+    );
 
     let tenant = host.tenant_id("acme").await;
     let (status, subs) = call(
@@ -195,7 +234,11 @@ async fn a_refused_install_keeps_nothing_and_releases_the_hold() {
     let subs = subs.as_array().unwrap();
     assert_eq!(subs.len(), 1, "{subs:?}");
     assert_eq!(
-        (&subs[0]["status"], &subs[0]["fee_captured"], &subs[0]["installation_id"]),
+        (
+            &subs[0]["status"],
+            &subs[0]["fee_captured"],
+            &subs[0]["installation_id"]
+        ),
         (&json!("failed"), &json!(false), &Value::Null),
         "{subs:?}"
     );
@@ -289,7 +332,10 @@ async fn unsubscribing_runs_uninstall_and_removes_the_installation() {
         None,
     )
     .await;
-    assert_eq!((status, &again["status"]), (StatusCode::OK, &json!("cancelled")));
+    assert_eq!(
+        (status, &again["status"]),
+        (StatusCode::OK, &json!("cancelled"))
+    );
     let uninstalls = metric(
         &host.metrics().await,
         "nave_spoke_calls_total{plugin=\"hello\",function=\"uninstall\",outcome=\"ok\"}",

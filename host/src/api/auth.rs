@@ -194,7 +194,9 @@ pub async fn scope_tenant(
             .authorize(&ctx, &tenant, Permission::ViewTenant)
             .await?;
         if let Some(role) = found.role {
-            request.extensions_mut().insert(ctx.in_tenant(found.id, role));
+            request
+                .extensions_mut()
+                .insert(ctx.in_tenant(found.id, role));
         }
     }
     Ok(next.run(request).await)

@@ -82,7 +82,10 @@ impl Installer for HostInstaller {
                 Ok(())
             }
             Ok(None) => Ok(()),
-            Err(Error::Client { code, .. }) if code == "installation_not_found" => Ok(()),
+            Err(Error::Client {
+                code: "installation_not_found",
+                ..
+            }) => Ok(()),
             Err(err) => Err(hub_error(err)),
         }
     }

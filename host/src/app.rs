@@ -38,6 +38,9 @@ pub struct App {
     pub message_engine: Arc<nave_message::Engine>,
     /// Wakes the inbox feeder after webhooks stored new events.
     pub inbox: crate::pipeline::InboxSignal,
+    /// Subscribes tenants to apps (the subscription saga over the app and wallet hubs and
+    /// this host's installer) and unsubscribes them.
+    pub subscriber: nave_app::saga::Subscriber,
 }
 
 /// One inbound message to count on its sender's contact.
@@ -95,6 +98,25 @@ impl App {
             hubs.user.clone(),
         )?);
         let registry = Arc::new(Registry::open(store.clone(), runtime.clone(), secrets).await?);
+        let installer = Arc::new(crate::subscriptions::HostInstaller {
+            registry: registry.clone(),
+            store: store.clone(),
+        });
+        let subscriber = nave_app::saga::Subscriber::new(
+            hubs.app.clone(),
+            hubs.wallet.clone(),
+            installer,
+            hubs.app_sagas.clone(),
+        );
+        // Runs a crash interrupted are finished or undone before new requests come in.
+        for (run, outcome) in subscriber
+            .resume()
+            .await
+            .context("resuming interrupted subscriptions")?
+        {
+            let completed = matches!(outcome, nave_hub_core::saga::SagaOutcome::Completed(_));
+            tracing::info!(%run, completed, "resumed an interrupted subscription");
+        }
         let local_messages = open_message_hub(&config, &hubs, &registry, &runtime).await?;
         let message_engine = local_messages.engine().clone();
         let messages: Arc<dyn nave_message::MessageApi> = Arc::new(local_messages);
@@ -110,10 +132,16 @@ impl App {
             messages,
             message_engine,
             inbox,
+            subscriber,
         });
         if let Some(dir) = app.config.plugins_dir.clone() {
             app.register_folder(&dir).await?;
         }
+        // Versions uploaded while the app hub was away (or before it existed) get listed.
+        tokio::spawn(crate::subscriptions::sync_catalogue(
+            app.hubs.app.clone(),
+            app.registry.clone(),
+        ));
         Ok(app)
     }
 

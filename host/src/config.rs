@@ -51,7 +51,7 @@ pub struct ServeArgs {
     /// Spoke calls running at once; also the size of the instance pool [default: 128].
     #[arg(long, env = "NAVE_MAX_CONCURRENT_CALLS")]
     pub max_concurrent_calls: Option<u32>,
-    /// Hubs this process runs, comma-separated [default: identity,tenant,user,billing,wallet].
+    /// Hubs this process runs, comma-separated [default: identity,tenant,user,billing,wallet,app].
     #[arg(long, env = "NAVE_HUBS", value_delimiter = ',')]
     pub hubs: Option<Vec<HubName>>,
     /// Where a hub this process does not run serves gRPC, as HUB=URL (repeatable),
@@ -63,7 +63,8 @@ pub struct ServeArgs {
     #[arg(long = "hub-database", env = "NAVE_HUB_DATABASES", value_delimiter = ',', value_parser = parse_hub_pair::<String>, hide_env_values = true)]
     pub hub_databases: Vec<(HubName, String)>,
     /// Serve a local hub's gRPC API on an address, as HUB=ADDR (repeatable), e.g.
-    /// `identity=0.0.0.0:50051` (default ports: identity 50051, user 50052, tenant 50053).
+    /// `identity=0.0.0.0:50051` (default ports: identity 50051, user 50052, tenant 50053, app 50054,
+    /// billing 50055, wallet 50056).
     #[arg(long = "grpc-listen", env = "NAVE_GRPC_LISTEN", value_delimiter = ',', value_parser = parse_hub_pair::<SocketAddr>)]
     pub grpc_listen: Vec<(HubName, SocketAddr)>,
     /// Shared secret of the hubs' gRPC calls (≥ 16 characters); needed with --hub-url or --grpc-listen.
@@ -106,16 +107,19 @@ pub enum HubName {
     Billing,
     /// Wallets over a double-entry ledger.
     Wallet,
+    /// The app catalogue and tenants' subscriptions.
+    App,
 }
 
 impl HubName {
     /// Every hub this host knows.
-    pub const ALL: [HubName; 5] = [
+    pub const ALL: [HubName; 6] = [
         HubName::Identity,
         HubName::Tenant,
         HubName::User,
         HubName::Billing,
         HubName::Wallet,
+        HubName::App,
     ];
 
     /// The hub's name (`identity`, ...), also its SQLite file name.
@@ -126,6 +130,7 @@ impl HubName {
             HubName::User => "user",
             HubName::Billing => "billing",
             HubName::Wallet => "wallet",
+            HubName::App => "app",
         }
     }
 
@@ -135,6 +140,7 @@ impl HubName {
             HubName::Identity => 50051,
             HubName::User => 50052,
             HubName::Tenant => 50053,
+            HubName::App => 50054,
             HubName::Billing => 50055,
             HubName::Wallet => 50056,
         }
@@ -156,7 +162,7 @@ impl FromStr for HubName {
             .find(|h| h.as_str() == s.trim())
             .ok_or_else(|| {
                 format!(
-                    "unknown hub `{s}`; the hubs are identity, tenant, user, billing and wallet"
+                    "unknown hub `{s}`; the hubs are identity, tenant, user, billing, wallet and app"
                 )
             })
     }
@@ -689,7 +695,12 @@ mod tests {
             "service_token",
         );
         let split = Config::resolve(ServeArgs {
-            hubs: Some(vec![HubName::User, HubName::Billing, HubName::Wallet]),
+            hubs: Some(vec![
+                HubName::User,
+                HubName::Billing,
+                HubName::Wallet,
+                HubName::App,
+            ]),
             hub_urls: vec![
                 (HubName::Identity, "http://10.0.0.5:50051".into()),
                 (HubName::Tenant, "http://10.0.0.5:50053".into()),
@@ -706,7 +717,11 @@ mod tests {
                 .0,
             HubName::Tenant
         );
-        assert!(parse_hub_pair::<String>("app=http://x").is_err());
+        assert_eq!(
+            parse_hub_pair::<String>("app=http://x").unwrap().0,
+            HubName::App
+        );
+        assert!(parse_hub_pair::<String>("config=http://x").is_err());
     }
 
     #[test]

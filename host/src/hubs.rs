@@ -9,8 +9,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use nave_app::{AppApi, AppConfig, LocalApp};
 use nave_billing::{BillingApi, BillingConfig, LocalBilling};
+use nave_hub_core::db::{Db, HubMigrations};
 use nave_hub_core::grpc::ServiceToken;
+use nave_hub_core::saga::SagaRunner;
 use nave_hub_core::{Clock, DbConfig, SystemClock};
 use nave_identity::{
     BootstrappedAdmin, IdentityApi, IdentityConfig, LocalIdentity, PasswordCost, SealKey,
@@ -38,6 +41,11 @@ pub struct Hubs {
     pub billing: Arc<dyn BillingApi>,
     /// Wallets and their ledger.
     pub wallet: Arc<dyn WalletApi>,
+    /// The app catalogue and tenants' subscriptions.
+    pub app: Arc<dyn AppApi>,
+    /// Where this process keeps the progress of subscription sagas: the app hub's database
+    /// when it runs here, else `<data>/app-sagas.db` (the saga runs beside the installer).
+    pub app_sagas: SagaRunner,
     /// The platform admin created by this start, with its generated password if any.
     pub bootstrapped_admin: Option<BootstrappedAdmin>,
     /// Where local hubs serve gRPC (the bound addresses, so port 0 works).
@@ -161,6 +169,37 @@ impl Hubs {
             ))
         };
 
+        let (app, app_sagas): (Arc<dyn AppApi>, SagaRunner) = if hubs.is_local(HubName::App) {
+            let deps = nave_app::Dependencies {
+                billing: billing.clone(),
+                wallet: wallet.clone(),
+            };
+            let local = LocalApp::open(
+                &db(HubName::App)?,
+                AppConfig::default(),
+                deps,
+                clock.clone(),
+            )
+            .await
+            .context("opening the app hub")?;
+            let sagas = local.saga_runner();
+            (Arc::new(local), sagas)
+        } else {
+            let sagas = Db::connect(
+                &DbConfig::sqlite_in(&config.data_dir, "app-sagas"),
+                NO_HUB_TABLES,
+            )
+            .await
+            .context("opening the subscription sagas' database")?;
+            (
+                Arc::new(nave_app::grpc::AppClient::from_channel(
+                    channel(config, HubName::App)?,
+                    token.clone(),
+                )),
+                SagaRunner::new(sagas, clock.clone()),
+            )
+        };
+
         let (stop, stopped) = watch::channel(false);
         let mut grpc_addresses = Vec::new();
         let mut servers = Vec::new();
@@ -205,6 +244,12 @@ impl Hubs {
                     token,
                     shutdown,
                 )),
+                HubName::App => tokio::spawn(nave_app::grpc::serve(
+                    listener,
+                    app.clone(),
+                    token,
+                    shutdown,
+                )),
             };
             servers.push(tokio::spawn(async move {
                 match served.await {
@@ -221,6 +266,8 @@ impl Hubs {
             user,
             billing,
             wallet,
+            app,
+            app_sagas,
             bootstrapped_admin,
             grpc_addresses,
             servers,
@@ -242,6 +289,13 @@ impl Drop for Hubs {
         let _ = self.stop.send(true);
     }
 }
+
+/// No tables beyond the core ones (the event log and the saga runs): the subscription sagas'
+/// own database when the app hub runs elsewhere.
+const NO_HUB_TABLES: HubMigrations = HubMigrations {
+    sqlite: &sqlx::migrate::Migrator::DEFAULT,
+    postgres: &sqlx::migrate::Migrator::DEFAULT,
+};
 
 /// A channel to a remote hub that connects on first use and reconnects after failures, so
 /// processes can start in any order.

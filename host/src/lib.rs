@@ -15,6 +15,7 @@ pub mod registry;
 pub mod runtime;
 pub mod secrets;
 pub mod store;
+pub mod subscriptions;
 
 mod app;
 

@@ -418,13 +418,26 @@ impl Registry {
         new: NewInstallation,
         correlation_id: &str,
     ) -> Result<Arc<Installation>> {
+        self.install_as(Uuid::now_v7(), tenant, new, correlation_id)
+            .await
+    }
+
+    /// Like [`Registry::install`], under an id the caller chose (the subscription saga keys it
+    /// on its run, so a replay finds it).
+    pub async fn install_as(
+        &self,
+        id: Uuid,
+        tenant: &str,
+        new: NewInstallation,
+        correlation_id: &str,
+    ) -> Result<Arc<Installation>> {
         let plugin = self
             .plugin_version(&new.plugin, new.version.as_deref())
             .await?;
         let stamp = now();
         let settings = self.seal_settings(&plugin.manifest, new.settings)?;
         let record = InstallationRecord {
-            id: Uuid::now_v7(),
+            id,
             tenant: tenant.to_owned(),
             plugin: plugin.name.clone(),
             version: plugin.version.clone(),

@@ -36,6 +36,8 @@ enum Fresh {
     ApiKey,
     /// `{id}`: a new contact per call.
     Contact,
+    /// `{id}`: a new subscription per call.
+    Subscription,
 }
 
 struct Row {
@@ -93,6 +95,21 @@ fn matrix() -> Vec<Row> {
         row(get.clone(), "/v1/tenants/{tenant}/wallet", None, No, [401, 404, 403, 403, 200, 200, 200]),
         row(get.clone(), "/v1/tenants/{tenant}/wallet/transactions", None, No, [401, 404, 403, 403, 200, 200, 200]),
         row(post.clone(), "/v1/tenants/{tenant}/wallet/credits", Some(r#"{"amount": 500, "source": "top_up", "memo": "welcome", "idempotency_key": "top-up-{unique}"}"#), No, [401, 403, 403, 403, 403, 403, 201]),
+        // The app catalogue and subscriptions (app hub; its routes take the tenant's id).
+        // Platform admins publish and edit public apps; members see the tenant's catalogue and
+        // subscriptions; admins and owners subscribe — viewers and agents get every failed
+        // guard, `not_tenant_admin` among them — and unsubscribe; platform admins read.
+        row(get.clone(), "/v1/apps", None, No, [401, 403, 403, 403, 403, 403, 200]),
+        row(post.clone(), "/v1/apps", Some(r#"{"name": "app-{unique}", "display_name": "App", "publisher": "nave", "role": "bot"}"#), No, [401, 403, 403, 403, 403, 403, 201]),
+        row(get.clone(), "/v1/apps/{app}", None, No, [401, 200, 200, 200, 200, 200, 200]),
+        row(patch.clone(), "/v1/apps/{app}", Some(r#"{"description": "Misbehaves on purpose."}"#), No, [401, 403, 403, 403, 403, 403, 200]),
+        row(get.clone(), "/v1/tenants/{tenant}/apps", None, No, [401, 404, 200, 200, 200, 200, 200]),
+        row(post.clone(), "/v1/tenants/{tenant}/apps", Some(r#"{"name": "own-{unique}", "display_name": "Own", "publisher": "acme", "role": "bot"}"#), No, [401, 404, 403, 403, 201, 201, 201]),
+        row(post.clone(), "/v1/tenants/{tenant}/apps/{app}/guards", None, No, [401, 404, 409, 409, 200, 200, 200]),
+        row(post.clone(), "/v1/tenants/{tenant}/subscriptions", Some(r#"{"app": "hostile"}"#), No, [401, 404, 409, 409, 201, 201, 403]),
+        row(get.clone(), "/v1/tenants/{tenant}/subscriptions", None, No, [401, 404, 200, 200, 200, 200, 200]),
+        row(get.clone(), "/v1/tenants/{tenant}/subscriptions/{id}", None, No, [401, 404, 200, 200, 200, 200, 200]),
+        row(delete.clone(), "/v1/tenants/{tenant}/subscriptions/{id}", None, Subscription, [401, 404, 403, 403, 200, 200, 403]),
         // Contacts (user hub): members read, agents and up correct, merge and erase.
         row(get.clone(), "/v1/tenants/{tenant}/contacts", None, No, [401, 404, 200, 200, 200, 200, 200]),
         row(get.clone(), "/v1/tenants/{tenant}/contacts/{id}", None, No, [401, 404, 200, 200, 200, 200, 200]),
@@ -144,6 +161,12 @@ fn matrix() -> Vec<Row> {
     ]
 }
 
+/// Whether the row's route is the app hub's, which names the tenant by id (the host's routes
+/// take its slug too).
+fn names_tenant_by_id(row: &Row) -> bool {
+    row.path.contains("/apps") || (row.path.contains("/subscriptions") && row.method == Method::GET)
+}
+
 /// The `acme` workspace with one member of each role, an outsider with a workspace of their
 /// own, an installation, and the callers' access tokens.
 struct World {
@@ -160,6 +183,8 @@ struct World {
     contact: String,
     /// A conversation of `acme`, with one inbound message.
     conversation: String,
+    /// An active subscription of `acme` to `hostile`.
+    subscription: String,
     /// That message.
     message: String,
     counter: AtomicU32,
@@ -196,6 +221,7 @@ impl World {
             victim: String::new(),
             contact: String::new(),
             conversation: String::new(),
+            subscription: String::new(),
             message: String::new(),
             counter: AtomicU32::new(0),
         };
@@ -215,7 +241,21 @@ impl World {
         world.victim = world.new_member().await;
         world.contact = world.new_contact().await;
         (world.conversation, world.message) = world.new_conversation().await;
+        world.host.import_plans(&["acme"]).await;
+        world.subscription = world.new_subscription().await;
         world
+    }
+
+    /// An active subscription of `acme` to the free `hostile` app, as its owner makes it.
+    async fn new_subscription(&self) -> String {
+        let body = self
+            .as_owner(
+                Method::POST,
+                "/v1/tenants/acme/subscriptions",
+                json!({ "app": "hostile" }),
+            )
+            .await;
+        body["id"].as_str().unwrap().to_owned()
     }
 
     /// A conversation of `acme` with one inbound message, as the webhook inbox feeds it.
@@ -383,6 +423,10 @@ impl World {
             Fresh::Invitation => self.new_invitation().await,
             Fresh::ApiKey => self.new_api_key().await,
             Fresh::Contact => self.new_contact().await,
+            Fresh::Subscription => self.new_subscription().await,
+            Fresh::No | Fresh::Member if row.path.contains("/subscriptions/") => {
+                self.subscription.clone()
+            }
             Fresh::No | Fresh::Member if row.path.contains("/contacts/") => self.contact.clone(),
             Fresh::No | Fresh::Member if row.path.contains("/conversations/") => {
                 self.conversation.clone()
@@ -398,9 +442,15 @@ impl World {
             Fresh::Member => self.new_member().await,
             _ => self.victim.clone(),
         };
+        let tenant = if names_tenant_by_id(row) {
+            self.tenant_id.as_str()
+        } else {
+            "acme"
+        };
         let path = row
             .path
-            .replace("{tenant}", "acme")
+            .replace("{tenant}", tenant)
+            .replace("{app}", "hostile")
             .replace("{tenant_id}", &self.tenant_id)
             .replace("{name}", "hostile")
             .replace("{id}", &id)
@@ -477,6 +527,7 @@ async fn every_v1_route_answers_each_kind_of_caller_as_the_matrix_says() {
                 world.restore(row, who).await;
             }
             let sent_tenant_id = row.path.contains("{tenant_id}")
+                || names_tenant_by_id(row)
                 || row.body.is_some_and(|b| b.contains("{tenant_id}"));
             if status == 404 && who == 1 && !sent_tenant_id {
                 // Another tenant's workspace looks exactly like one that does not exist.

@@ -155,3 +155,70 @@ async fn hubs_refuse_grpc_calls_without_the_service_token() {
         .unwrap_err();
     assert_eq!(err.code(), "unauthenticated", "{err:?}");
 }
+
+#[tokio::test]
+async fn subscriptions_work_with_the_app_billing_and_wallet_hubs_elsewhere() {
+    let hubs = TestHost::start_with(|config| {
+        config.hubs.grpc_listen = BTreeMap::from([
+            (HubName::Billing, "127.0.0.1:0".parse().unwrap()),
+            (HubName::Wallet, "127.0.0.1:0".parse().unwrap()),
+            (HubName::App, "127.0.0.1:0".parse().unwrap()),
+        ]);
+        config.hubs.service_token = Some(SERVICE_TOKEN.into());
+    })
+    .await;
+    let urls: BTreeMap<HubName, String> = hubs
+        .app
+        .hubs
+        .grpc_addresses
+        .iter()
+        .map(|(hub, addr)| (*hub, format!("http://{addr}")))
+        .collect();
+    assert_eq!(urls.len(), 3, "{urls:?}");
+    let gateway = TestHost::start_with(|config| {
+        config.hubs.local.retain(|hub| !urls.contains_key(hub));
+        config.hubs.remote = urls.clone();
+        config.hubs.service_token = Some(SERVICE_TOKEN.into());
+    })
+    .await;
+
+    // The upload at the gateway lists the app on the remote app hub.
+    let (status, body) = gateway.upload(spoke("fixtures/hello-1")).await;
+    assert!(status.is_success(), "{body}");
+    let (status, listing) = json_of(
+        gateway
+            .operator(Method::GET, "/v1/apps/hello")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{listing}");
+    assert_eq!(
+        (&listing["latest_version"], &listing["publisher"]),
+        (&json!("1.0.0"), &json!("nave"))
+    );
+
+    gateway.import_plans(&["acme"]).await;
+    let (status, sub) = json_of(
+        gateway
+            .operator(Method::POST, "/v1/tenants/acme/subscriptions")
+            .json(&json!({ "app": "hello", "settings": { "required_thing": "x" } }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 201, "{sub}");
+    assert_eq!(sub["status"], "active");
+    let installation = sub["installation_id"].as_str().unwrap();
+    let answer = gateway
+        .http
+        .post(gateway.at(&format!("/hooks/{installation}")))
+        .body("hi")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(answer.text().await.unwrap(), "hello from 1.0.0");
+}

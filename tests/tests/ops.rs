@@ -112,6 +112,12 @@ async fn the_openapi_document_describes_every_route() {
             &["get", "patch", "delete"],
         ),
         ("/v1/tenants/{tenant}/installations/{id}/events", &["get"]),
+        ("/v1/tenants/{tenant}/subscriptions", &["post", "get"]),
+        (
+            "/v1/tenants/{tenant}/subscriptions/{id}",
+            &["get", "delete"],
+        ),
+        ("/v1/apps", &["get", "post"]),
         ("/hooks/{installation}", &["post"]),
         ("/.well-known/jwks.json", &["get"]),
         ("/v1/auth/login", &["post"]),
@@ -139,9 +145,9 @@ async fn the_openapi_document_describes_every_route() {
         .map(|p| p.as_object().unwrap().len())
         .sum();
     assert_eq!(
-        documented, 62,
-        "the host's 25 operations, identity's 10, tenant's 13 and user's 3 (the authorization matrix \
-         checks each /v1 one against every kind of caller)"
+        documented, 73,
+        "the host's 38 operations, identity's 10, tenant's 13, user's 3 and app's 9 (the \
+         authorization matrix checks each /v1 one against every kind of caller)"
     );
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());

@@ -156,3 +156,48 @@ impl<S: Send + Sync> FromRequestParts<S> for PlatformAdmin {
         Ok(PlatformAdmin(caller.0))
     }
 }
+
+/// Middleware of hub routes that take a tenant id (`/v1/tenants/{id}/…` or `?tenant=<id>`),
+/// after [`authenticate`]: scopes a signed-in user to that tenant with their role there, as
+/// the tenant hub says, so the hub can check the role itself. Strangers get the tenant hub's
+/// `not_found`; API keys are scoped already; slugs are left to the hub's route (which asks
+/// for the id).
+pub async fn scope_tenant(
+    State(app): State<Arc<App>>,
+    mut request: Request,
+    next: Next,
+) -> Result<Response> {
+    let Some(ctx) = request.extensions().get::<AuthContext>().cloned() else {
+        return Ok(next.run(request).await);
+    };
+    if ctx.principal == Principal::Anonymous || ctx.tenant.is_some() {
+        return Ok(next.run(request).await);
+    }
+    let uri = request.uri();
+    let in_path = uri
+        .path()
+        .strip_prefix("/v1/tenants/")
+        .and_then(|rest| rest.split('/').next());
+    let in_query = uri.query().and_then(|query| {
+        query
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("tenant="))
+    });
+    let tenant = in_path
+        .or(in_query)
+        .filter(|t| uuid::Uuid::parse_str(t).is_ok())
+        .map(str::to_owned);
+    if let Some(tenant) = tenant {
+        let found = app
+            .hubs
+            .tenant
+            .authorize(&ctx, &tenant, Permission::ViewTenant)
+            .await?;
+        if let Some(role) = found.role {
+            request
+                .extensions_mut()
+                .insert(ctx.in_tenant(found.id, role));
+        }
+    }
+    Ok(next.run(request).await)
+}

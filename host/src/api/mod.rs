@@ -14,6 +14,7 @@ mod money;
 pub mod openapi;
 mod ops;
 mod plugins;
+mod subscriptions;
 
 use std::sync::Arc;
 
@@ -57,6 +58,14 @@ pub fn router(app: Arc<App>) -> Router {
         .route(
             "/tenants/{tenant}/installations/{id}/events",
             get(installations::events),
+        )
+        .route(
+            "/tenants/{tenant}/subscriptions",
+            post(subscriptions::subscribe),
+        )
+        .route(
+            "/tenants/{tenant}/subscriptions/{id}",
+            axum::routing::delete(subscriptions::unsubscribe),
         )
         .route("/tenants/{tenant}/audit", get(audit::trail))
         .route("/plans", get(money::plans))
@@ -131,7 +140,18 @@ pub fn router(app: Arc<App>) -> Router {
         ))
         .merge(nave_user::rest::router(app.hubs.user.clone()).route_layer(
             middleware::from_fn_with_state(app.clone(), auth::authenticate),
-        ));
+        ))
+        .merge(
+            nave_app::rest::router(app.hubs.app.clone())
+                .route_layer(middleware::from_fn_with_state(
+                    app.clone(),
+                    auth::scope_tenant,
+                ))
+                .route_layer(middleware::from_fn_with_state(
+                    app.clone(),
+                    auth::authenticate,
+                )),
+        );
     let hooks = Router::new()
         .route("/{installation}", get(hooks::webhook).post(hooks::webhook))
         .route(

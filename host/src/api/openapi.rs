@@ -6,7 +6,9 @@ use serde::Serialize;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{audit, contacts, conversations, hooks, installations, money, ops, plugins};
+use super::{
+    audit, contacts, conversations, hooks, installations, money, ops, plugins, subscriptions,
+};
 
 /// The JSON body of every error.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -29,6 +31,7 @@ pub struct ErrorBody {
         plugins::upload, plugins::list, plugins::versions,
         installations::create, installations::list, installations::get, installations::update,
         installations::remove, installations::events,
+        subscriptions::subscribe, subscriptions::unsubscribe,
         audit::trail, money::plans, money::import, money::tenant_billing, money::balance,
         money::statement, money::credit, contacts::list, contacts::get, contacts::update, contacts::merge, contacts::remove,
         conversations::list, conversations::get, conversations::messages, conversations::send,
@@ -42,7 +45,7 @@ pub struct ErrorBody {
         ErrorBody, plugins::Uploaded, plugins::PluginSummary, crate::store::PluginVersion,
         crate::store::StoredEvent, crate::runtime::Manifest, crate::runtime::SettingSpec,
         crate::runtime::Role, crate::registry::InstallationView, crate::registry::NewInstallation,
-        crate::registry::InstallationChange, contacts::MergeBody, audit::AuditPage, audit::AuditEntry, nave_user::Contact,
+        crate::registry::InstallationChange, subscriptions::SubscribeBody, contacts::MergeBody, audit::AuditPage, audit::AuditEntry, nave_user::Contact,
         nave_billing::Plan, nave_billing::Entitlements, nave_billing::Snapshot,
         nave_billing::TenantPlan, nave_billing::ImportReport, nave_billing::TenantBilling,
         nave_billing::Usage, nave_wallet::Balance, nave_wallet::Credit,
@@ -88,6 +91,7 @@ pub fn full() -> utoipa::openapi::OpenApi {
     doc.merge(nave_identity::rest::IdentityApiDoc::openapi());
     doc.merge(nave_tenant::rest::TenantApiDoc::openapi());
     doc.merge(nave_user::rest::UserApiDoc::openapi());
+    doc.merge(nave_app::rest::AppApiDoc::openapi());
     doc
 }
 

@@ -52,7 +52,7 @@ impl From<PluginVersion> for Uploaded {
     ))]
 pub async fn upload(
     State(app): State<Arc<App>>,
-    _admin: PlatformAdmin,
+    PlatformAdmin(admin): PlatformAdmin,
     correlation: CorrelationId,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -80,6 +80,14 @@ pub async fn upload(
         other => Error::client(other.status(), "invalid_body", other.body_text()),
     })?;
     let (plugin, created) = app.registry.upload(body.to_vec(), &correlation.0).await?;
+    // The registry has the version either way; a catalogue that is away catches up at the
+    // next start (see `subscriptions::sync_catalogue`).
+    let uploader = admin.with_correlation_id(correlation.0.clone());
+    if let Err(err) =
+        crate::subscriptions::record_upload(app.hubs.app.as_ref(), &uploader, &plugin).await
+    {
+        tracing::warn!(name = %plugin.name, version = %plugin.version, error = %err, code = err.code(), "recording the upload in the app catalogue failed");
+    }
     let status = if created {
         StatusCode::CREATED
     } else {

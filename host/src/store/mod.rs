@@ -375,6 +375,36 @@ impl Store {
         tx.commit().await
     }
 
+    // --- subscription saga runs ---------------------------------------------------------
+
+    /// The installation id given to subscription saga run `run`, choosing `fresh` on the first
+    /// call; later calls return the first choice.
+    pub async fn run_installation(&self, run: Uuid, fresh: Uuid) -> sqlx::Result<Uuid> {
+        sqlx::query(
+            "INSERT INTO saga_installations (run_id, installation, created_at) VALUES (?, ?, ?)
+             ON CONFLICT (run_id) DO NOTHING",
+        )
+        .bind(run.to_string())
+        .bind(fresh.to_string())
+        .bind(now())
+        .execute(&self.writer)
+        .await?;
+        self.installation_of_run(run)
+            .await?
+            .ok_or(sqlx::Error::RowNotFound)
+    }
+
+    /// The installation id given to subscription saga run `run`, if any.
+    pub async fn installation_of_run(&self, run: Uuid) -> sqlx::Result<Option<Uuid>> {
+        let id: Option<String> =
+            sqlx::query_scalar("SELECT installation FROM saga_installations WHERE run_id = ?")
+                .bind(run.to_string())
+                .fetch_optional(&self.writer)
+                .await?;
+        id.map(|id| Uuid::parse_str(&id).map_err(|e| sqlx::Error::Decode(Box::new(e))))
+            .transpose()
+    }
+
     // --- kv --------------------------------------------------------------------------------
 
     /// The value under `key` in an installation's store.

@@ -51,6 +51,12 @@ pub struct InstallRequest {
     pub settings: serde_json::Value,
     /// Outbound hosts the tenant grants the spoke.
     pub allowed_hosts: Vec<String>,
+    /// A call deadline other than the operator's default, in milliseconds.
+    #[serde(default)]
+    pub deadline_ms: Option<u64>,
+    /// A memory cap other than the operator's default, in MiB.
+    #[serde(default)]
+    pub memory_mib: Option<u64>,
     /// The request that started the subscription, for the host's logs.
     pub correlation_id: String,
 }
@@ -85,6 +91,12 @@ pub struct SubscribeRequest {
     /// Outbound hosts granted to the spoke.
     #[serde(default)]
     pub allowed_hosts: Vec<String>,
+    /// A call deadline other than the operator's default, in milliseconds.
+    #[serde(default)]
+    pub deadline_ms: Option<u64>,
+    /// A memory cap other than the operator's default, in MiB.
+    #[serde(default)]
+    pub memory_mib: Option<u64>,
 }
 
 /// A run's progress, saved after every step.
@@ -219,6 +231,8 @@ impl SubscribeSaga {
             version: state.version.clone().ok_or_else(missing)?,
             settings: state.request.settings.clone(),
             allowed_hosts: state.request.allowed_hosts.clone(),
+            deadline_ms: state.request.deadline_ms,
+            memory_mib: state.request.memory_mib,
             correlation_id: run.correlation_id.clone(),
         };
         state.installation_id = Some(self.installer.install(request).await?);

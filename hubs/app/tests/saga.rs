@@ -220,6 +220,8 @@ fn request(app: Uuid) -> SubscribeRequest {
         version: None,
         settings: serde_json::json!({"page_id": "42"}),
         allowed_hosts: vec!["graph.facebook.com".into()],
+        deadline_ms: None,
+        memory_mib: None,
     }
 }
 

@@ -62,6 +62,8 @@ async fn upgrade_rollback_cancel_and_the_audit_trail() {
             version: Some("1.0.0".into()),
             settings: Value::Null,
             allowed_hosts: vec![],
+            deadline_ms: None,
+            memory_mib: None,
         };
         let sub = subscriber.subscribe(&admin, t, request).await.unwrap();
         assert_eq!(

@@ -196,7 +196,7 @@ async fn the_conversation_list_pages_without_gaps_or_repeats_and_filters() {
             ..Default::default()
         })
         .await;
-        assert_eq!(human, [taken.clone()], "[{}]", hub.label);
+        assert_eq!(human, std::slice::from_ref(&taken), "[{}]", hub.label);
         let mine = filtered(ConversationFilter {
             assignee: Some(agent.require_user().unwrap()),
             ..Default::default()

@@ -8,9 +8,11 @@
 //!   bot, outbox delivery with retries, back-off and dead letters.
 //! - [`api`]: [`MessageApi`] and its in-process implementation [`LocalMessages`].
 //! - [`spokes`]: what the hub needs from the spoke runtime, implemented by the host.
+//! - [`grpc`]: [`MessageApi`] over gRPC: [`grpc::serve`] and [`grpc::MessageClient`].
 
 pub mod api;
 pub mod engine;
+pub mod grpc;
 pub mod rules;
 pub mod spokes;
 pub mod store;
@@ -21,3 +23,6 @@ pub use engine::{Engine, EngineConfig, EngineStats, Peers};
 pub use spokes::{FixedTariff, InstalledSpoke, SpokeFailure, SpokeRole, Spokes, Tariff};
 pub use store::MessageStore;
 pub use types::*;
+
+/// The message hub's default gRPC port.
+pub const DEFAULT_GRPC_PORT: u16 = 50058;

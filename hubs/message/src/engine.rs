@@ -11,7 +11,7 @@
 //! message quota (billing) → a hold of the message's cost (wallet) → the rule's processors in
 //! order → the bot (unless people hold the conversation) → its replies queued, the hold
 //! captured. A step that fails in a way that may pass (an outage, a timeout) is retried with
-//! exponential back-off and full jitter, without redoing finished steps ([`Progress`]); after
+//! exponential back-off and jitter, without redoing finished steps ([`Progress`]); after
 //! [`EngineConfig::max_attempts`] the message is dead: the hold is released, the count given
 //! back, and the message waits in the dead letters for a replay. Replies are delivered through
 //! the channel's `deliver` with the same retry and dead-letter rules.
@@ -302,7 +302,7 @@ impl Engine {
         }
     }
 
-    /// Full jitter over an exponential ceiling: spreads the retries of many messages that failed
+    /// A random wait in the upper half of an exponential ceiling: spreads the retries of many messages that failed
     /// together (an outage) instead of sending them back in one wave.
     fn backoff(&self, attempt: u32) -> i64 {
         let base = self.config.retry_base.as_millis() as u64;

@@ -29,6 +29,24 @@ pub const ADMIN_EMAIL: &str = "admin@nave.localhost";
 /// Its password.
 pub const ADMIN_PASSWORD: &str = "test admin password";
 
+/// Polls `check` until it gives a value; panics naming `what` after 30 s.
+pub async fn until<T, F: std::future::Future<Output = Option<T>>>(
+    what: &str,
+    mut check: impl FnMut() -> F,
+) -> T {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
 /// The bytes of a built spoke: `plugins/NAME.wasm` or `fixtures/NAME.wasm`.
 pub fn spoke(path: &str) -> Vec<u8> {
     let dir = std::env::var_os("NAVE_SPOKES_DIR")

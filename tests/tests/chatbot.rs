@@ -3,15 +3,14 @@
 //! phone → Botpress answers → the reply reaches the fake Graph API for the right PSID. Also
 //! what happens while Botpress or Odoo is down.
 
-use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nave_tests::botpress::FakeBotpress;
 use nave_tests::odoo::{FakeOdoo, install_odoo};
 use nave_tests::s3::{FakeCdn, S3_ACCESS_KEY, S3_REGION, S3_SECRET_KEY, TestS3};
 use nave_tests::{
     FACEBOOK_APP_SECRET, FakeGraph, TestHost, facebook_signature, install_facebook, json_of,
-    metric, spoke,
+    metric, spoke, until,
 };
 use reqwest::Method;
 use serde_json::json;
@@ -111,17 +110,6 @@ async fn write_message(c: &Chatbot, sender: &str, message: serde_json::Value) {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-}
-
-async fn until<T, F: Future<Output = Option<T>>>(what: &str, mut check: impl FnMut() -> F) -> T {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
 }
 
 fn to(psid: &str, texts: &[&str]) -> Vec<(String, String)> {

@@ -2,11 +2,11 @@
 //! the outbox → the Send API of the fake Graph API, with order, once-only handling, hand-off,
 //! retries, dead letters and the wallet.
 
-use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nave_tests::{
     FACEBOOK_APP_SECRET, FakeGraph, TestHost, facebook_signature, install_facebook, json_of, spoke,
+    until,
 };
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -74,18 +74,6 @@ async fn get(host: &TestHost, path: &str) -> Value {
     let (status, body) = json_of(host.operator(Method::GET, path).send().await.unwrap()).await;
     assert_eq!(status, 200, "GET {path}: {body}");
     body
-}
-
-/// Polls `check` until it gives a value (at most 20 s).
-async fn until<T, F: Future<Output = Option<T>>>(what: &str, mut check: impl FnMut() -> F) -> T {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
 }
 
 /// The only conversation of `acme`.

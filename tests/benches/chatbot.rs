@@ -59,7 +59,8 @@ async fn setup() -> Bench {
         json!({"api": "converse", "bot_id": "welcome-bot"}),
     )
     .await;
-    host.import_plans(&["acme"]).await;
+    // A quota no run reaches: refused messages get no reply, and would read as lost.
+    host.import_plans_with(&["acme"], 100_000_000).await;
     host.set_routing_rules("acme", json!([{ "name": "bot", "then": { "bot": bot } }]))
         .await;
     // Keep the fake Botpress alive for the whole run.

@@ -192,6 +192,11 @@ impl TestHost {
     /// Imports a billing snapshot giving each workspace (by slug) the `team` plan: 10,000
     /// messages a month, 20 installations, every app.
     pub async fn import_plans(&self, slugs: &[&str]) {
+        self.import_plans_with(slugs, 10_000).await;
+    }
+
+    /// [`TestHost::import_plans`] with another monthly message quota.
+    pub async fn import_plans_with(&self, slugs: &[&str], messages_per_period: u64) {
         let mut tenants = Vec::new();
         for slug in slugs {
             self.ensure_tenant(slug).await;
@@ -199,7 +204,7 @@ impl TestHost {
         }
         let snapshot = json!({
             "plans": [{ "code": "team", "name": "Team", "entitlements": {
-                "messages_per_period": 10000, "installations": 20, "apps": "all" } }],
+                "messages_per_period": messages_per_period, "installations": 20, "apps": "all" } }],
             "tenants": tenants,
         });
         let response = self

@@ -21,6 +21,9 @@ use ipnet::IpNet;
 use tokio_rustls::rustls;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 
+use hyper::client::conn::http1::SendRequest;
+
+use super::connections::{Connections, Destination};
 use crate::metrics::{KindLabels, Metrics};
 
 /// Ranges no spoke reaches unless the operator allows them.
@@ -142,6 +145,7 @@ pub struct EgressPolicy {
     timeout: Duration,
     max_response_bytes: u64,
     tls: Arc<rustls::ClientConfig>,
+    connections: Arc<Connections>,
     metrics: Arc<Metrics>,
 }
 
@@ -169,6 +173,7 @@ impl EgressPolicy {
             timeout,
             max_response_bytes,
             tls: Arc::new(tls),
+            connections: Arc::new(Connections::default()),
             metrics,
         })
     }
@@ -240,6 +245,29 @@ impl EgressPolicy {
             .unwrap_or(self.timeout)
             .min(self.timeout);
 
+        // Only the origin-form goes on the wire; the Host header carries the authority.
+        *request.uri_mut() = http::Uri::builder()
+            .path_and_query(uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"))
+            .build()
+            .map_err(|_| HttpError::HttpRequestUriInvalid)?;
+        let to = Destination {
+            tls,
+            host: host.clone(),
+            port,
+        };
+        // A kept-alive connection first. One the server closed meanwhile hands the request back
+        // unsent, and it goes on the next one, or on a new connection.
+        while let Some(mut sender) = self.connections.take(&to) {
+            match tokio::time::timeout(first_byte_timeout, sender.try_send_request(request)).await {
+                Err(_) => return Err(HttpError::ConnectionReadTimeout),
+                Ok(Ok(response)) => return Ok(self.capped(response, to, sender)),
+                Ok(Err(mut err)) => match err.take_message() {
+                    Some(unsent) => request = unsent,
+                    None => return Err(HttpError::from(err.into_error())),
+                },
+            }
+        }
+
         let resolved = tokio::time::timeout(
             connect_timeout,
             tokio::net::lookup_host((host.as_str(), port)),
@@ -278,40 +306,74 @@ impl EgressPolicy {
             hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(io))
                 .await
                 .map_err(|_| HttpError::ConnectionTerminated)?;
-        // The connection task ends once the response body and the sender are dropped.
+        // The connection task ends once the sender is dropped (with the body, or by the pool).
         tokio::spawn(async move {
             let _ = connection.await;
         });
 
-        // Only the origin-form goes on the wire; the Host header carries the authority.
-        *request.uri_mut() = http::Uri::builder()
-            .path_and_query(uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"))
-            .build()
-            .map_err(|_| HttpError::HttpRequestUriInvalid)?;
         let response = tokio::time::timeout(first_byte_timeout, sender.send_request(request))
             .await
             .map_err(|_| HttpError::ConnectionReadTimeout)?
             .map_err(HttpError::from)?;
+        Ok(self.capped(response, to, sender))
+    }
+
+    /// The response with its body capped, its connection going back to the pool once the
+    /// body has been read to the end.
+    fn capped(
+        &self,
+        response: http::Response<hyper::body::Incoming>,
+        to: Destination,
+        sender: SendRequest<WasiBody>,
+    ) -> http::Response<WasiBody> {
         let limit = self.max_response_bytes;
-        Ok(response.map(|body| {
+        let mut release = Some(Release {
+            connections: self.connections.clone(),
+            to,
+            sender,
+        });
+        if response.body().is_end_stream()
+            && let Some(release) = release.take()
+        {
+            release.connections.give_back(release.to, release.sender);
+        }
+        response.map(|body| {
             CappedBody {
                 inner: body,
                 remaining: limit,
                 limit,
+                release,
             }
             .boxed_unsync()
-        }))
+        })
     }
 }
 
 trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static {}
 impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static> Io for T {}
 
-/// A response body that fails once it grows past the operator's cap.
+/// A connection to give back once its response ended.
+struct Release {
+    connections: Arc<Connections>,
+    to: Destination,
+    sender: SendRequest<WasiBody>,
+}
+
+/// A response body that fails once it grows past the operator's cap, and gives its connection
+/// back when it ends.
 struct CappedBody {
     inner: hyper::body::Incoming,
     remaining: u64,
     limit: u64,
+    release: Option<Release>,
+}
+
+impl CappedBody {
+    fn ended(&mut self) {
+        if let Some(release) = self.release.take() {
+            release.connections.give_back(release.to, release.sender);
+        }
+    }
 }
 
 impl Body for CappedBody {
@@ -333,10 +395,20 @@ impl Body for CappedBody {
                     }
                     self.remaining -= len;
                 }
+                if self.inner.is_end_stream() {
+                    self.ended();
+                }
                 Poll::Ready(Some(Ok(frame)))
             }
-            Poll::Ready(Some(Err(err))) => Poll::Ready(Some(Err(HttpError::from(err)))),
-            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Ready(Some(Err(err))) => {
+                // The connection is in an unknown state: dropped with the body.
+                self.release = None;
+                Poll::Ready(Some(Err(HttpError::from(err))))
+            }
+            Poll::Ready(None) => {
+                self.ended();
+                Poll::Ready(None)
+            }
             Poll::Pending => Poll::Pending,
         }
     }

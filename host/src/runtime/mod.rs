@@ -7,6 +7,7 @@
 pub mod bindings;
 pub mod breaker;
 mod cache;
+mod connections;
 mod contacts;
 pub mod egress;
 mod host;

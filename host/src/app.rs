@@ -107,9 +107,8 @@ impl App {
                  changes apply as they arrive"
             );
         }
-        let registry = Arc::new(
-            Registry::open(store.clone(), runtime.clone(), secrets, live.clone()).await?,
-        );
+        let registry =
+            Arc::new(Registry::open(store.clone(), runtime.clone(), secrets, live.clone()).await?);
         let installer = Arc::new(crate::subscriptions::HostInstaller {
             registry: registry.clone(),
             store: store.clone(),

@@ -149,7 +149,12 @@ impl LiveSettings {
                 .unwrap_or(default)
                 .min(max)
         };
-        let deadline_ms = limit(DEADLINE, record.deadline_ms, f.deadline_ms, f.max_deadline_ms);
+        let deadline_ms = limit(
+            DEADLINE,
+            record.deadline_ms,
+            f.deadline_ms,
+            f.max_deadline_ms,
+        );
         let memory_mib = limit(MEMORY, record.memory_mib, f.memory_mib, f.max_memory_mib);
         (Duration::from_millis(deadline_ms), memory_mib << 20)
     }

@@ -86,7 +86,10 @@ pub fn router(app: Arc<App>) -> Router {
             "/config/settings/{key}/rollback",
             post(settings::rollback_global),
         )
-        .route("/tenants/{tenant}/config/settings", get(settings::list_tenant))
+        .route(
+            "/tenants/{tenant}/config/settings",
+            get(settings::list_tenant),
+        )
         .route(
             "/tenants/{tenant}/config/settings/{key}",
             get(settings::get_tenant)

@@ -102,7 +102,11 @@ impl At {
 }
 
 fn bad_query(rejection: axum::extract::rejection::QueryRejection) -> Error {
-    Error::client(StatusCode::BAD_REQUEST, "invalid_query", rejection.body_text())
+    Error::client(
+        StatusCode::BAD_REQUEST,
+        "invalid_query",
+        rejection.body_text(),
+    )
 }
 
 async fn list_at(app: &App, at: At) -> Result<Json<SettingList>> {

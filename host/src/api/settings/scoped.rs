@@ -20,7 +20,9 @@ use crate::error::Result;
 
 /// A workspace's scope; members (and platform admins) get this far, the hub checks the role.
 async fn tenant(app: &App, caller: Caller, tenant: &str) -> Result<At> {
-    let access = caller.in_tenant(app, tenant, Permission::ViewTenant).await?;
+    let access = caller
+        .in_tenant(app, tenant, Permission::ViewTenant)
+        .await?;
     Ok(At {
         ctx: access.ctx,
         scope: Scope::Tenant(access.tenant.id),
@@ -29,7 +31,9 @@ async fn tenant(app: &App, caller: Caller, tenant: &str) -> Result<At> {
 
 /// An installation's scope, when the workspace has that installation.
 async fn installation(app: &App, caller: Caller, tenant: &str, id: Uuid) -> Result<At> {
-    let access = caller.in_tenant(app, tenant, Permission::ViewTenant).await?;
+    let access = caller
+        .in_tenant(app, tenant, Permission::ViewTenant)
+        .await?;
     app.registry.tenant_installation(&access.tenant_key(), id)?;
     Ok(At {
         ctx: access.ctx,

@@ -28,8 +28,10 @@ pub struct App {
     pub registry: Arc<Registry>,
     /// Prometheus metrics.
     pub metrics: Arc<Metrics>,
-    /// The identity, tenant and user hubs (local or remote).
+    /// The hubs (local or remote).
     pub hubs: Hubs,
+    /// The config hub's values the host applies per call, kept current from its changes.
+    pub live: Arc<crate::live::LiveSettings>,
     /// Inbound messages to count on their senders' contacts, for the activity worker.
     pub activity: tokio::sync::mpsc::Sender<Activity>,
     /// The message hub: conversations, routing, the outbox.
@@ -97,7 +99,16 @@ impl App {
             metrics.clone(),
             hubs.user.clone(),
         )?);
-        let registry = Arc::new(Registry::open(store.clone(), runtime.clone(), secrets).await?);
+        let live = Arc::new(crate::live::LiveSettings::new(&config));
+        live.follow(hubs.config.clone());
+        if !live.caught_up().await {
+            tracing::warn!(
+                "the config hub's past changes did not arrive in time; starting with the defaults, \
+                 changes apply as they arrive"
+            );
+        }
+        let registry =
+            Arc::new(Registry::open(store.clone(), runtime.clone(), secrets, live.clone()).await?);
         let installer = Arc::new(crate::subscriptions::HostInstaller {
             registry: registry.clone(),
             store: store.clone(),
@@ -117,7 +128,7 @@ impl App {
             let completed = matches!(outcome, nave_hub_core::saga::SagaOutcome::Completed(_));
             tracing::info!(%run, completed, "resumed an interrupted subscription");
         }
-        let local_messages = open_message_hub(&config, &hubs, &registry, &runtime).await?;
+        let local_messages = open_message_hub(&config, &hubs, &registry, &runtime, &live).await?;
         let message_engine = local_messages.engine().clone();
         let messages: Arc<dyn nave_message::MessageApi> = Arc::new(local_messages);
         let inbox = crate::pipeline::spawn_feeder(store.clone(), messages.clone());
@@ -129,6 +140,7 @@ impl App {
             metrics,
             activity: spawn_activity_worker(hubs.user.clone()),
             hubs,
+            live,
             messages,
             message_engine,
             inbox,
@@ -176,6 +188,7 @@ async fn open_message_hub(
     hubs: &Hubs,
     registry: &Arc<Registry>,
     runtime: &Arc<Runtime>,
+    live: &Arc<crate::live::LiveSettings>,
 ) -> anyhow::Result<nave_message::LocalMessages> {
     let settings = &config.messages;
     let db = match &settings.database {
@@ -193,7 +206,8 @@ async fn open_message_hub(
         billing: hubs.billing.clone(),
         wallet: hubs.wallet.clone(),
         users: hubs.user.clone(),
-        tariff: Arc::new(nave_message::FixedTariff(settings.message_cost)),
+        // `billing.message_cost` of the tenant; `message_cost` where no scope sets it.
+        tariff: Arc::new(crate::live::LiveTariff(live.clone())),
     };
     let engine = nave_message::EngineConfig {
         concurrency: settings.concurrency,
@@ -212,8 +226,8 @@ async fn open_message_hub(
 }
 
 /// Serves the app on `listener` until `shutdown` resolves, then drains open requests and stops
-/// the background work (the inbox feeder and the message workers; what is left is picked up at
-/// the next start).
+/// the background work (the inbox feeder, the message workers and the config follower; what is
+/// left is picked up at the next start).
 pub async fn serve(
     listener: TcpListener,
     app: Arc<App>,
@@ -226,6 +240,7 @@ pub async fn serve(
         .await;
     app.inbox.stop();
     app.message_engine.stop();
+    app.live.stop();
     served
 }
 

@@ -51,7 +51,7 @@ pub struct ServeArgs {
     /// Spoke calls running at once; also the size of the instance pool [default: 128].
     #[arg(long, env = "NAVE_MAX_CONCURRENT_CALLS")]
     pub max_concurrent_calls: Option<u32>,
-    /// Hubs this process runs, comma-separated [default: identity,tenant,user,billing,wallet,app].
+    /// Hubs this process runs, comma-separated [default: identity,tenant,user,billing,wallet,app,config].
     #[arg(long, env = "NAVE_HUBS", value_delimiter = ',')]
     pub hubs: Option<Vec<HubName>>,
     /// Where a hub this process does not run serves gRPC, as HUB=URL (repeatable),
@@ -64,7 +64,7 @@ pub struct ServeArgs {
     pub hub_databases: Vec<(HubName, String)>,
     /// Serve a local hub's gRPC API on an address, as HUB=ADDR (repeatable), e.g.
     /// `identity=0.0.0.0:50051` (default ports: identity 50051, user 50052, tenant 50053, app 50054,
-    /// billing 50055, wallet 50056).
+    /// billing 50055, wallet 50056, config 50057).
     #[arg(long = "grpc-listen", env = "NAVE_GRPC_LISTEN", value_delimiter = ',', value_parser = parse_hub_pair::<SocketAddr>)]
     pub grpc_listen: Vec<(HubName, SocketAddr)>,
     /// Shared secret of the hubs' gRPC calls (≥ 16 characters); needed with --hub-url or --grpc-listen.
@@ -109,17 +109,20 @@ pub enum HubName {
     Wallet,
     /// The app catalogue and tenants' subscriptions.
     App,
+    /// Runtime settings scoped global → tenant → installation.
+    Config,
 }
 
 impl HubName {
     /// Every hub this host knows.
-    pub const ALL: [HubName; 6] = [
+    pub const ALL: [HubName; 7] = [
         HubName::Identity,
         HubName::Tenant,
         HubName::User,
         HubName::Billing,
         HubName::Wallet,
         HubName::App,
+        HubName::Config,
     ];
 
     /// The hub's name (`identity`, ...), also its SQLite file name.
@@ -131,6 +134,7 @@ impl HubName {
             HubName::Billing => "billing",
             HubName::Wallet => "wallet",
             HubName::App => "app",
+            HubName::Config => "config",
         }
     }
 
@@ -143,6 +147,7 @@ impl HubName {
             HubName::App => 50054,
             HubName::Billing => 50055,
             HubName::Wallet => 50056,
+            HubName::Config => nave_config::DEFAULT_GRPC_PORT,
         }
     }
 }
@@ -162,7 +167,7 @@ impl FromStr for HubName {
             .find(|h| h.as_str() == s.trim())
             .ok_or_else(|| {
                 format!(
-                    "unknown hub `{s}`; the hubs are identity, tenant, user, billing, wallet and app"
+                    "unknown hub `{s}`; the hubs are identity, tenant, user, billing, wallet, app and config"
                 )
             })
     }
@@ -700,6 +705,7 @@ mod tests {
                 HubName::Billing,
                 HubName::Wallet,
                 HubName::App,
+                HubName::Config,
             ]),
             hub_urls: vec![
                 (HubName::Identity, "http://10.0.0.5:50051".into()),
@@ -721,7 +727,11 @@ mod tests {
             parse_hub_pair::<String>("app=http://x").unwrap().0,
             HubName::App
         );
-        assert!(parse_hub_pair::<String>("config=http://x").is_err());
+        assert_eq!(
+            parse_hub_pair::<String>("config=http://x").unwrap().0,
+            HubName::Config
+        );
+        assert!(parse_hub_pair::<String>("inbox=http://x").is_err());
     }
 
     #[test]

@@ -11,6 +11,7 @@ use std::time::Duration;
 use anyhow::Context;
 use nave_app::{AppApi, AppConfig, LocalApp};
 use nave_billing::{BillingApi, BillingConfig, LocalBilling};
+use nave_config::{ConfigApi, ConfigConfig, LocalConfig};
 use nave_hub_core::db::{Db, HubMigrations};
 use nave_hub_core::grpc::ServiceToken;
 use nave_hub_core::saga::SagaRunner;
@@ -43,6 +44,10 @@ pub struct Hubs {
     pub wallet: Arc<dyn WalletApi>,
     /// The app catalogue and tenants' subscriptions.
     pub app: Arc<dyn AppApi>,
+    /// Runtime settings scoped global → tenant → installation.
+    pub config: Arc<dyn ConfigApi>,
+    /// The config hub itself when it runs here (its in-process change notices), else `None`.
+    pub local_config: Option<LocalConfig>,
     /// Where this process keeps the progress of subscription sagas: the app hub's database
     /// when it runs here, else `<data>/app-sagas.db` (the saga runs beside the installer).
     pub app_sagas: SagaRunner,
@@ -200,6 +205,26 @@ impl Hubs {
             )
         };
 
+        let (config_hub, local_config): (Arc<dyn ConfigApi>, Option<LocalConfig>) =
+            if hubs.is_local(HubName::Config) {
+                let config_config = ConfigConfig {
+                    seal_key: Some(secrets.derive_key("config secrets")),
+                    ..ConfigConfig::default()
+                };
+                let local = LocalConfig::open(&db(HubName::Config)?, config_config, clock.clone())
+                    .await
+                    .context("opening the config hub")?;
+                (Arc::new(local.clone()), Some(local))
+            } else {
+                (
+                    Arc::new(nave_config::grpc::ConfigClient::from_channel(
+                        channel(config, HubName::Config)?,
+                        token.clone(),
+                    )),
+                    None,
+                )
+            };
+
         let (stop, stopped) = watch::channel(false);
         let mut grpc_addresses = Vec::new();
         let mut servers = Vec::new();
@@ -250,6 +275,12 @@ impl Hubs {
                     token,
                     shutdown,
                 )),
+                HubName::Config => tokio::spawn(nave_config::grpc::serve(
+                    listener,
+                    config_hub.clone(),
+                    token,
+                    shutdown,
+                )),
             };
             servers.push(tokio::spawn(async move {
                 match served.await {
@@ -267,6 +298,8 @@ impl Hubs {
             billing,
             wallet,
             app,
+            config: config_hub,
+            local_config,
             app_sagas,
             bootstrapped_admin,
             grpc_addresses,

@@ -9,6 +9,7 @@ pub mod client;
 pub mod config;
 pub mod error;
 pub mod hubs;
+pub mod live;
 pub mod metrics;
 pub mod pipeline;
 pub mod registry;

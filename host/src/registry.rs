@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
+use crate::live::LiveSettings;
 use crate::runtime::{
     CallContext, CallError, FailureKind, HostPattern, LoadError, LoadedSpoke, Manifest, Runtime,
 };
@@ -31,15 +32,21 @@ pub struct Installation {
     pub manifest: Manifest,
     /// The pinned version, compiled.
     pub spoke: Arc<LoadedSpoke>,
-    /// Everything a call needs but its correlation id.
+    /// Everything a call needs but its correlation id and limits.
     context: CallContext,
+    /// Where the call's deadline and memory cap come from, read afresh for every call.
+    live: Arc<LiveSettings>,
 }
 
 impl Installation {
-    /// The context of one call for this installation.
+    /// The context of one call for this installation, with the deadline and memory cap in
+    /// force now (see [`crate::live`]).
     pub fn call_context(&self, correlation_id: &str) -> CallContext {
+        let (deadline, memory_bytes) = self.live.call_limits(&self.record);
         CallContext {
             correlation_id: correlation_id.to_owned(),
+            deadline,
+            memory_bytes,
             ..self.context.clone()
         }
     }
@@ -47,6 +54,7 @@ impl Installation {
     /// The installation as clients see it: secret values left out.
     pub fn view(&self) -> InstallationView {
         let record = &self.record;
+        let (deadline, memory_bytes) = self.live.call_limits(record);
         let secret = |name: &str| self.manifest.setting(name).is_some_and(|s| s.secret);
         InstallationView {
             id: record.id,
@@ -67,8 +75,8 @@ impl Installation {
                 .cloned()
                 .collect(),
             allowed_hosts: record.allowed_hosts.clone(),
-            deadline_ms: self.context.deadline.as_millis() as u64,
-            memory_mib: self.context.memory_bytes >> 20,
+            deadline_ms: deadline.as_millis() as u64,
+            memory_mib: memory_bytes >> 20,
             webhook_path: format!("/hooks/{}", record.id),
             created_at: record.created_at.clone(),
             updated_at: record.updated_at.clone(),
@@ -95,9 +103,9 @@ pub struct InstallationView {
     pub secrets_set: Vec<String>,
     /// Hosts granted for outbound calls.
     pub allowed_hosts: Vec<String>,
-    /// The call deadline in force.
+    /// The call deadline in force (the config hub's `spoke.deadline_ms` may change it).
     pub deadline_ms: u64,
-    /// The memory cap in force.
+    /// The memory cap in force (the config hub's `spoke.memory_mib` may change it).
     pub memory_mib: u64,
     /// Where the channel posts its webhooks.
     pub webhook_path: String,
@@ -149,6 +157,8 @@ pub struct Registry {
     store: Store,
     runtime: Arc<Runtime>,
     secrets: SecretBox,
+    /// The config hub's limits, for every installation's calls.
+    live: Arc<LiveSettings>,
     /// Compiled spokes by digest, loaded on first use.
     spokes: Mutex<HashMap<String, Arc<LoadedSpoke>>>,
     /// Installations by id; replaced whole on every change.
@@ -161,11 +171,13 @@ impl Registry {
         store: Store,
         runtime: Arc<Runtime>,
         secrets: SecretBox,
+        live: Arc<LiveSettings>,
     ) -> anyhow::Result<Registry> {
         let registry = Registry {
             store,
             runtime,
             secrets,
+            live,
             spokes: Mutex::default(),
             installations: RwLock::default(),
         };
@@ -659,6 +671,7 @@ impl Registry {
             manifest,
             spoke,
             context,
+            live: self.live.clone(),
         })
     }
 }

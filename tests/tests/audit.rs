@@ -67,12 +67,23 @@ async fn the_trail_merges_every_hub_and_pages_without_gaps() {
         .await
         .unwrap();
 
-    // The whole trail, oldest first, from the three hubs.
+    let tuned = host
+        .http
+        .put(host.at("/v1/tenants/acme/config/settings/spoke.deadline_ms"))
+        .bearer_auth(&owner)
+        .header("x-correlation-id", "tune-acme")
+        .json(&json!({ "value": 1200 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tuned.status().as_u16(), 200);
+
+    // The whole trail, oldest first, from the four hubs.
     let (status, all) = page(&host, &owner, "").await;
     assert_eq!(status, 200, "{all}");
     let entries = all["entries"].as_array().unwrap();
     let hubs: Vec<&str> = entries.iter().map(|e| e["hub"].as_str().unwrap()).collect();
-    for hub in ["identity", "tenant", "user"] {
+    for hub in ["identity", "tenant", "user", "config"] {
         assert!(hubs.contains(&hub), "{hub} is in the trail: {all:#}");
     }
     let first = &entries[0];
@@ -86,6 +97,22 @@ async fn the_trail_merges_every_hub_and_pages_without_gaps() {
             contact["correlation_id"].as_str()
         ),
         (Some("system"), Some("webhook-1"))
+    );
+    let setting = entries.iter().find(|e| e["hub"] == "config").unwrap();
+    assert_eq!(
+        (
+            setting["kind"].as_str(),
+            setting["correlation_id"].as_str(),
+            setting["payload"]["key"].as_str(),
+            setting["payload"]["value"].as_i64(),
+        ),
+        (
+            Some("config.set"),
+            Some("tune-acme"),
+            Some("spoke.deadline_ms"),
+            Some(1200)
+        ),
+        "{setting}"
     );
     let times: Vec<time::OffsetDateTime> = entries
         .iter()

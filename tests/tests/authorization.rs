@@ -38,13 +38,16 @@ enum Fresh {
     Contact,
     /// `{id}`: a new subscription per call.
     Subscription,
+    /// `{key}` is set at the row's scope before each call (for unsets).
+    ConfigValue,
 }
 
 struct Row {
     method: Method,
     /// The route as the OpenAPI document names it.
     path: &'static str,
-    /// A JSON body; `{unique}`, `{tenant_id}`, `{admin_id}` and `{owner_email}` are filled in.
+    /// A JSON body; `{unique}`, `{tenant_id}`, `{admin_id}`, `{owner_email}` and
+    /// `{config_version}` (a version of `{key}` at the row's scope) are filled in.
     body: Option<&'static str>,
     fresh: Fresh,
     /// The status for each of [`CALLERS`].
@@ -110,6 +113,29 @@ fn matrix() -> Vec<Row> {
         row(get.clone(), "/v1/tenants/{tenant}/subscriptions", None, No, [401, 404, 200, 200, 200, 200, 200]),
         row(get.clone(), "/v1/tenants/{tenant}/subscriptions/{id}", None, No, [401, 404, 200, 200, 200, 200, 200]),
         row(delete.clone(), "/v1/tenants/{tenant}/subscriptions/{id}", None, Subscription, [401, 404, 403, 403, 200, 200, 403]),
+        // Runtime settings (config hub), `{key}` being `spoke.deadline_ms`: every signed-in
+        // caller reads the global values and watches, platform admins write them; members read
+        // their workspace's and its installations', admins, owners and platform admins write them.
+        row(get.clone(), "/v1/config/definitions", None, No, [401, 200, 200, 200, 200, 200, 200]),
+        row(get.clone(), "/v1/config/watch", None, No, [401, 200, 200, 200, 200, 200, 200]),
+        row(get.clone(), "/v1/config/settings", None, No, [401, 200, 200, 200, 200, 200, 200]),
+        row(get.clone(), "/v1/config/settings/{key}", None, No, [401, 200, 200, 200, 200, 200, 200]),
+        row(Method::PUT, "/v1/config/settings/{key}", Some(r#"{"value": 1900}"#), No, [401, 403, 403, 403, 403, 403, 200]),
+        row(delete.clone(), "/v1/config/settings/{key}", None, ConfigValue, [401, 403, 403, 403, 403, 403, 200]),
+        row(get.clone(), "/v1/config/settings/{key}/history", None, No, [401, 200, 200, 200, 200, 200, 200]),
+        row(post.clone(), "/v1/config/settings/{key}/rollback", Some(r#"{"to_version": {config_version}}"#), No, [401, 403, 403, 403, 403, 403, 200]),
+        row(get.clone(), "/v1/tenants/{tenant}/config/settings", None, No, [401, 404, 200, 200, 200, 200, 200]),
+        row(get.clone(), "/v1/tenants/{tenant}/config/settings/{key}", None, No, [401, 404, 200, 200, 200, 200, 200]),
+        row(Method::PUT, "/v1/tenants/{tenant}/config/settings/{key}", Some(r#"{"value": 1800}"#), No, [401, 404, 403, 403, 200, 200, 200]),
+        row(delete.clone(), "/v1/tenants/{tenant}/config/settings/{key}", None, ConfigValue, [401, 404, 403, 403, 200, 200, 200]),
+        row(get.clone(), "/v1/tenants/{tenant}/config/settings/{key}/history", None, No, [401, 404, 200, 200, 200, 200, 200]),
+        row(post.clone(), "/v1/tenants/{tenant}/config/settings/{key}/rollback", Some(r#"{"to_version": {config_version}}"#), No, [401, 404, 403, 403, 200, 200, 200]),
+        row(get.clone(), "/v1/tenants/{tenant}/installations/{id}/config/settings", None, No, [401, 404, 200, 200, 200, 200, 200]),
+        row(get.clone(), "/v1/tenants/{tenant}/installations/{id}/config/settings/{key}", None, No, [401, 404, 200, 200, 200, 200, 200]),
+        row(Method::PUT, "/v1/tenants/{tenant}/installations/{id}/config/settings/{key}", Some(r#"{"value": 1700}"#), No, [401, 404, 403, 403, 200, 200, 200]),
+        row(delete.clone(), "/v1/tenants/{tenant}/installations/{id}/config/settings/{key}", None, ConfigValue, [401, 404, 403, 403, 200, 200, 200]),
+        row(get.clone(), "/v1/tenants/{tenant}/installations/{id}/config/settings/{key}/history", None, No, [401, 404, 200, 200, 200, 200, 200]),
+        row(post.clone(), "/v1/tenants/{tenant}/installations/{id}/config/settings/{key}/rollback", Some(r#"{"to_version": {config_version}}"#), No, [401, 404, 403, 403, 200, 200, 200]),
         // Contacts (user hub): members read, agents and up correct, merge and erase.
         row(get.clone(), "/v1/tenants/{tenant}/contacts", None, No, [401, 404, 200, 200, 200, 200, 200]),
         row(get.clone(), "/v1/tenants/{tenant}/contacts/{id}", None, No, [401, 404, 200, 200, 200, 200, 200]),
@@ -187,6 +213,8 @@ struct World {
     subscription: String,
     /// That message.
     message: String,
+    /// A version of `spoke.deadline_ms` at each scope: global, `acme`, the installation.
+    config_versions: [u64; 3],
     counter: AtomicU32,
 }
 
@@ -223,6 +251,7 @@ impl World {
             conversation: String::new(),
             subscription: String::new(),
             message: String::new(),
+            config_versions: [0; 3],
             counter: AtomicU32::new(0),
         };
         for role in ["viewer", "agent", "admin"] {
@@ -243,7 +272,44 @@ impl World {
         (world.conversation, world.message) = world.new_conversation().await;
         world.host.import_plans(&["acme"]).await;
         world.subscription = world.new_subscription().await;
+        for level in 0..3 {
+            world.config_versions[level] = world.set_config(level).await;
+        }
         world
+    }
+
+    /// The scope a config row acts at: 0 global, 1 `acme`, 2 the installation.
+    fn config_level(row: &Row) -> usize {
+        match (
+            row.path.contains("/tenants/"),
+            row.path.contains("/installations/"),
+        ) {
+            (false, _) => 0,
+            (true, false) => 1,
+            (true, true) => 2,
+        }
+    }
+
+    /// Sets `spoke.deadline_ms` at a scope, as the platform; returns the version.
+    async fn set_config(&self, level: usize) -> u64 {
+        let tenant: uuid::Uuid = self.tenant_id.parse().unwrap();
+        let scope = match level {
+            0 => nave_config::Scope::Global,
+            1 => nave_config::Scope::Tenant(tenant),
+            _ => nave_config::Scope::Installation {
+                tenant_id: tenant,
+                installation_id: self.installation.parse().unwrap(),
+            },
+        };
+        let system = nave_hub_core::AuthContext::system();
+        self.host
+            .app
+            .hubs
+            .config
+            .set(&system, scope, "spoke.deadline_ms", json!(1600), None)
+            .await
+            .unwrap()
+            .version
     }
 
     /// An active subscription of `acme` to the free `hostile` app, as its owner makes it.
@@ -418,6 +484,9 @@ impl World {
 
     /// Calls `row` as caller `who`; returns the status and body.
     async fn call(&self, row: &Row, who: usize) -> (u16, Value) {
+        if row.fresh == Fresh::ConfigValue {
+            self.set_config(World::config_level(row)).await;
+        }
         let id = match row.fresh {
             Fresh::Installation => self.new_installation().await,
             Fresh::Invitation => self.new_invitation().await,
@@ -436,7 +505,7 @@ impl World {
             {
                 self.message.clone()
             }
-            Fresh::No | Fresh::Member => self.installation.clone(),
+            Fresh::No | Fresh::Member | Fresh::ConfigValue => self.installation.clone(),
         };
         let user_id = match row.fresh {
             Fresh::Member => self.new_member().await,
@@ -454,6 +523,7 @@ impl World {
             .replace("{tenant_id}", &self.tenant_id)
             .replace("{name}", "hostile")
             .replace("{id}", &id)
+            .replace("{key}", "spoke.deadline_ms")
             .replace("{user_id}", &user_id);
         let mut request = self
             .host
@@ -471,7 +541,11 @@ impl World {
             let mut text = body
                 .replace("{unique}", &n.to_string())
                 .replace("{tenant_id}", &self.tenant_id)
-                .replace("{admin_id}", self.users[4].as_deref().unwrap());
+                .replace("{admin_id}", self.users[4].as_deref().unwrap())
+                .replace(
+                    "{config_version}",
+                    &self.config_versions[World::config_level(row)].to_string(),
+                );
             if text.contains("{new_user}") {
                 text = text.replace("{new_user}", &self.new_user().await);
             }
@@ -482,7 +556,12 @@ impl World {
                 .header("content-type", "application/json")
                 .body(text);
         }
-        let (status, body) = json_of(request.send().await.unwrap()).await;
+        let response = request.send().await.unwrap();
+        if row.path == "/v1/config/watch" {
+            // An event stream does not end: the status is the answer.
+            return (response.status().as_u16(), Value::Null);
+        }
+        let (status, body) = json_of(response).await;
         (status.as_u16(), body)
     }
 

@@ -222,3 +222,73 @@ async fn subscriptions_work_with_the_app_billing_and_wallet_hubs_elsewhere() {
     assert_eq!(answer.status(), 200);
     assert_eq!(answer.text().await.unwrap(), "hello from 1.0.0");
 }
+
+#[tokio::test]
+async fn settings_kept_by_a_config_hub_elsewhere_apply_at_the_gateway() {
+    let hubs = TestHost::start_with(|config| {
+        config.hubs.grpc_listen =
+            BTreeMap::from([(HubName::Config, "127.0.0.1:0".parse().unwrap())]);
+        config.hubs.service_token = Some(SERVICE_TOKEN.into());
+    })
+    .await;
+    let (hub, addr) = hubs.app.hubs.grpc_addresses[0];
+    assert_eq!(hub, HubName::Config);
+    let gateway = TestHost::start_with(|config| {
+        config.hubs.local.retain(|hub| *hub != HubName::Config);
+        config.hubs.remote = BTreeMap::from([(HubName::Config, format!("http://{addr}"))]);
+        config.hubs.service_token = Some(SERVICE_TOKEN.into());
+    })
+    .await;
+    assert!(gateway.app.hubs.local_config.is_none());
+    let installation = gateway
+        .upload_and_install(spoke("fixtures/hostile"), "acme", json!({}))
+        .await;
+    let sleep = || async {
+        gateway
+            .http
+            .post(gateway.at(&format!("/hooks/{installation}/sleep?ms=400")))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(sleep().await, 200);
+
+    // Written through the gateway, over gRPC: the next call already has it.
+    let own =
+        format!("/v1/tenants/acme/installations/{installation}/config/settings/spoke.deadline_ms");
+    let (status, body) = json_of(
+        gateway
+            .operator(Method::PUT, &own)
+            .json(&json!({ "value": 100 }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(sleep().await, 504);
+    let (status, _) = json_of(gateway.operator(Method::DELETE, &own).send().await.unwrap()).await;
+    assert_eq!(status, 200);
+    assert_eq!(sleep().await, 200);
+
+    // Written in the hub's own process: the gateway hears of it on the hub's change stream.
+    let tenant: uuid::Uuid = gateway.tenant_id("acme").await.parse().unwrap();
+    hubs.app
+        .hubs
+        .config
+        .set(
+            &nave_hub_core::AuthContext::system(),
+            nave_config::Scope::Tenant(tenant),
+            "spoke.deadline_ms",
+            json!(100),
+            None,
+        )
+        .await
+        .unwrap();
+    nave_tests::until("the hub's change at the gateway", || async {
+        (sleep().await == 504).then_some(())
+    })
+    .await;
+}

@@ -18,7 +18,9 @@ use crate::App;
 use crate::error::{Error, Result};
 
 /// The hubs whose logs make the trail, in cursor order.
-const HUBS: [&str; 6] = ["identity", "tenant", "user", "billing", "wallet", "app"];
+const HUBS: [&str; 7] = [
+    "identity", "tenant", "user", "billing", "wallet", "app", "config",
+];
 
 /// Paging of the trail.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -111,7 +113,8 @@ async fn read(
         2 => hubs.user.list_events(ctx, scope, after, limit).await?,
         3 => hubs.billing.list_events(ctx, scope, after, limit).await?,
         4 => hubs.wallet.list_events(ctx, scope, after, limit).await?,
-        _ => hubs.app.list_events(ctx, scope, after, limit).await?,
+        5 => hubs.app.list_events(ctx, scope, after, limit).await?,
+        _ => hubs.config.list_events(ctx, scope, after, limit).await?,
     })
 }
 
@@ -205,13 +208,17 @@ mod tests {
             page(vec![]),
             page(vec![event(5, 35)]),
             page(vec![event(9, 45)]),
+            page(vec![event(3, 47)]),
         ];
-        let first = merge(pages, [0, 6, 2, 0, 4, 8], 3);
+        let first = merge(pages, [0, 6, 2, 0, 4, 8, 2], 3);
         let hubs: Vec<&str> = first.entries.iter().map(|e| e.hub).collect();
         assert_eq!(hubs, ["identity", "tenant", "user"]);
         let next = first.next.unwrap();
-        assert_eq!(next, "identity:1,tenant:7,user:3,billing:0,wallet:4,app:8");
-        assert_eq!(parse_cursor(&next), Some([1, 7, 3, 0, 4, 8]));
+        assert_eq!(
+            next,
+            "identity:1,tenant:7,user:3,billing:0,wallet:4,app:8,config:2"
+        );
+        assert_eq!(parse_cursor(&next), Some([1, 7, 3, 0, 4, 8, 2]));
         let last = merge(
             vec![
                 page(vec![event(2, 40)]),
@@ -220,21 +227,22 @@ mod tests {
                 page(vec![]),
                 page(vec![event(5, 35)]),
                 page(vec![event(9, 45)]),
+                page(vec![event(3, 47)]),
             ],
-            [1, 7, 3, 0, 4, 8],
+            [1, 7, 3, 0, 4, 8, 2],
             5,
         );
         let hubs: Vec<&str> = last.entries.iter().map(|e| e.hub).collect();
-        assert_eq!(hubs, ["wallet", "identity", "app", "tenant"]);
+        assert_eq!(hubs, ["wallet", "identity", "app", "config", "tenant"]);
         assert!(last.next.is_none());
         for bad in [
             "",
             "identity:1",
             "identity:1,tenant:7,user:3",
-            "identity:1,tenant:0,user:0,billing:0,wallet:0",
-            "tenant:1,identity:2,user:3,billing:0,wallet:0,app:0",
-            "identity:-1,tenant:0,user:0,billing:0,wallet:0,app:0",
-            "identity:x,tenant:0,user:0,billing:0,wallet:0,app:0",
+            "identity:1,tenant:0,user:0,billing:0,wallet:0,app:0",
+            "tenant:1,identity:2,user:3,billing:0,wallet:0,app:0,config:0",
+            "identity:-1,tenant:0,user:0,billing:0,wallet:0,app:0,config:0",
+            "identity:x,tenant:0,user:0,billing:0,wallet:0,app:0,config:0",
         ] {
             assert_eq!(parse_cursor(bad), None, "{bad}");
         }

@@ -14,6 +14,7 @@ mod money;
 pub mod openapi;
 mod ops;
 mod plugins;
+mod settings;
 mod subscriptions;
 
 use std::sync::Arc;
@@ -68,6 +69,59 @@ pub fn router(app: Arc<App>) -> Router {
             axum::routing::delete(subscriptions::unsubscribe),
         )
         .route("/tenants/{tenant}/audit", get(audit::trail))
+        .route("/config/definitions", get(settings::definitions))
+        .route("/config/watch", get(settings::watch::watch))
+        .route("/config/settings", get(settings::list_global))
+        .route(
+            "/config/settings/{key}",
+            get(settings::get_global)
+                .put(settings::set_global)
+                .delete(settings::unset_global),
+        )
+        .route(
+            "/config/settings/{key}/history",
+            get(settings::history_global),
+        )
+        .route(
+            "/config/settings/{key}/rollback",
+            post(settings::rollback_global),
+        )
+        .route(
+            "/tenants/{tenant}/config/settings",
+            get(settings::list_tenant),
+        )
+        .route(
+            "/tenants/{tenant}/config/settings/{key}",
+            get(settings::get_tenant)
+                .put(settings::set_tenant)
+                .delete(settings::unset_tenant),
+        )
+        .route(
+            "/tenants/{tenant}/config/settings/{key}/history",
+            get(settings::history_tenant),
+        )
+        .route(
+            "/tenants/{tenant}/config/settings/{key}/rollback",
+            post(settings::rollback_tenant),
+        )
+        .route(
+            "/tenants/{tenant}/installations/{id}/config/settings",
+            get(settings::list_installation),
+        )
+        .route(
+            "/tenants/{tenant}/installations/{id}/config/settings/{key}",
+            get(settings::get_installation)
+                .put(settings::set_installation)
+                .delete(settings::unset_installation),
+        )
+        .route(
+            "/tenants/{tenant}/installations/{id}/config/settings/{key}/history",
+            get(settings::history_installation),
+        )
+        .route(
+            "/tenants/{tenant}/installations/{id}/config/settings/{key}/rollback",
+            post(settings::rollback_installation),
+        )
         .route("/plans", get(money::plans))
         .route("/billing/snapshot", axum::routing::put(money::import))
         .route("/tenants/{tenant}/billing", get(money::tenant_billing))

@@ -7,7 +7,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    audit, contacts, conversations, hooks, installations, money, ops, plugins, subscriptions,
+    audit, contacts, conversations, hooks, installations, money, ops, plugins, settings,
+    subscriptions,
 };
 
 /// The JSON body of every error.
@@ -26,7 +27,7 @@ pub struct ErrorBody {
 /// The API description.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "nave", description = "The nave platform: accounts, workspaces, spoke registry, installations, webhook ingress."),
+    info(title = "nave", description = "The nave platform: accounts, workspaces, spoke registry, installations, runtime settings, webhook ingress."),
     paths(
         plugins::upload, plugins::list, plugins::versions,
         installations::create, installations::list, installations::get, installations::update,
@@ -38,6 +39,14 @@ pub struct ErrorBody {
         conversations::take, conversations::hand_back, conversations::message,
         conversations::rules, conversations::put_rules, conversations::dead_letters,
         conversations::replay,
+        settings::definitions, settings::watch::watch,
+        settings::list_global, settings::get_global, settings::set_global, settings::unset_global,
+        settings::history_global, settings::rollback_global,
+        settings::list_tenant, settings::get_tenant, settings::set_tenant, settings::unset_tenant,
+        settings::history_tenant, settings::rollback_tenant,
+        settings::list_installation, settings::get_installation, settings::set_installation,
+        settings::unset_installation, settings::history_installation,
+        settings::rollback_installation,
         hooks::webhook_route,
         ops::healthz, ops::readyz, ops::metrics,
     ),
@@ -59,6 +68,10 @@ pub struct ErrorBody {
         nave_message::SendReason, nave_message::Enrichment, nave_message::StoredFile,
         nave_message::RoutingRules, nave_message::RoutingRule, nave_message::RuleConditions,
         nave_message::RuleActions, nave_message::AgentMessage,
+        settings::DefinitionList, settings::SettingList, settings::ChangeList, settings::SetBody,
+        settings::RollbackBody, nave_config::SettingDefView, nave_config::Kind,
+        nave_config::ScopeKind, nave_config::Resolved, nave_config::Origin, nave_config::Change,
+        nave_config::ChangeAction, nave_config::Scope, nave_config::ChangeNotice,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

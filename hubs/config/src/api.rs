@@ -7,7 +7,7 @@
 //!
 //! | method | global scope | tenant / installation scope of tenant T |
 //! |---|---|---|
-//! | `set`, `unset`, `rollback` | platform admins, the platform (`system`) | T's admins and owners, platform admins, the platform |
+//! | `set`, `unset`, `rollback` | platform admins, the platform (`system`) | T's admins and owners (settings that are `tenant_writable`), platform admins, the platform |
 //! | `resolve`, `resolve_all`, `history` | any signed-in caller | any member of T, platform admins, the platform |
 //! | `list_definitions` | any signed-in caller | — |
 //! | `watch` | any signed-in caller: global changes, plus those of the caller's tenant (platform admins and the platform: all) | |

@@ -111,6 +111,10 @@ pub struct SettingDef {
     pub default: DefaultValue,
     /// Where it may be set.
     pub scopes: &'static [ScopeKind],
+    /// Whether a tenant's admins may set it at their tenant's scopes; when `false` only
+    /// platform admins (and the platform) write it anywhere — prices and abuse limits are the
+    /// platform's to decide, not the tenant's.
+    pub tenant_writable: bool,
     /// What it does, for operators.
     pub description: &'static str,
 }
@@ -131,6 +135,7 @@ impl SettingDef {
                 d => Some(d.to_json()),
             },
             scopes: self.scopes.to_vec(),
+            tenant_writable: self.tenant_writable,
             description: self.description.to_owned(),
         }
     }
@@ -148,6 +153,8 @@ pub struct SettingDefView {
     pub default: Option<serde_json::Value>,
     /// Where it may be set.
     pub scopes: Vec<ScopeKind>,
+    /// Whether a tenant's admins may set it (else platform admins only).
+    pub tenant_writable: bool,
     /// What it does.
     pub description: String,
 }
@@ -168,6 +175,7 @@ pub static BUILTIN: &[SettingDef] = &[
         },
         default: DefaultValue::Integer(2000),
         scopes: ALL_SCOPES,
+        tenant_writable: true,
         description: "How long one spoke call may run, in milliseconds, before it is stopped.",
     },
     SettingDef {
@@ -175,6 +183,7 @@ pub static BUILTIN: &[SettingDef] = &[
         kind: Kind::Integer { min: 1, max: 256 },
         default: DefaultValue::Integer(64),
         scopes: ALL_SCOPES,
+        tenant_writable: true,
         description: "The most memory one spoke instance may use, in MiB.",
     },
     SettingDef {
@@ -185,6 +194,7 @@ pub static BUILTIN: &[SettingDef] = &[
         },
         default: DefaultValue::Integer(1),
         scopes: &[ScopeKind::Global, ScopeKind::Tenant],
+        tenant_writable: false,
         description: "What one handled message costs, in minor units of the platform currency.",
     },
     SettingDef {
@@ -195,6 +205,7 @@ pub static BUILTIN: &[SettingDef] = &[
         },
         default: DefaultValue::Integer(0),
         scopes: ALL_SCOPES,
+        tenant_writable: false,
         description: "The most inbound messages accepted per minute; 0 means unlimited.",
     },
     SettingDef {
@@ -202,6 +213,7 @@ pub static BUILTIN: &[SettingDef] = &[
         kind: Kind::Secret,
         default: DefaultValue::None,
         scopes: &[ScopeKind::Installation],
+        tenant_writable: true,
         description: "The secret an installation's inbound webhooks are signed with.",
     },
 ];

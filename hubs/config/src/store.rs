@@ -275,6 +275,35 @@ impl ConfigStore {
     }
 }
 
+impl ConfigStore {
+    /// Rebuilds `config_values` — a projection — from `config_changes`, the log of every
+    /// change: each setting at each scope takes the value of its newest change (an unset leaves
+    /// the empty row that keeps its version). One transaction, serialized with writers through
+    /// the counter row like [`ConfigStore::write`]; returns the number of rows rebuilt.
+    pub async fn rebuild_values(&self) -> Result<u64> {
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("UPDATE config_counter SET version = version WHERE id = 1")
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM config_values").execute(&mut *tx).await?;
+            let rebuilt = sqlx::query(
+                "INSERT INTO config_values \
+                 (scope, key, tenant_id, installation_id, value, sealed, version) \
+                 SELECT c.scope, c.key, c.tenant_id, c.installation_id, c.value, c.sealed, \
+                 c.version FROM config_changes c WHERE c.version = \
+                 (SELECT MAX(d.version) FROM config_changes d \
+                  WHERE d.scope = c.scope AND d.key = c.key)",
+            )
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            tx.commit().await?;
+            Ok(rebuilt)
+        })
+    }
+}
+
 /// The optimistic-concurrency and "is it set" checks of a write against the current row.
 fn check_current(w: &Write, current: Option<&ValueRow>) -> Result<()> {
     let at = current.map_or(0, |c| c.version);

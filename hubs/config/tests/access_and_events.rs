@@ -287,3 +287,68 @@ async fn changes_are_recorded_in_the_event_log() {
         );
     }
 }
+
+#[tokio::test]
+async fn prices_and_abuse_limits_are_set_by_platform_admins_only() {
+    for hub in hubs().await {
+        let tenant = new_id();
+        let owner = member(tenant, Role::Owner);
+        for key in ["billing.message_cost", "ingress.rate_limit_per_minute"] {
+            assert_err(
+                &hub,
+                hub.api
+                    .set(&owner, Scope::Tenant(tenant), key, json!(0), None)
+                    .await,
+                "permission_denied",
+            );
+            // A stranger still cannot tell the tenant exists.
+            assert_err(
+                &hub,
+                hub.api
+                    .set(
+                        &member(new_id(), Role::Owner),
+                        Scope::Tenant(tenant),
+                        key,
+                        json!(0),
+                        None,
+                    )
+                    .await,
+                "not_found",
+            );
+            let set = hub
+                .api
+                .set(
+                    &platform_admin(),
+                    Scope::Tenant(tenant),
+                    key,
+                    json!(5),
+                    None,
+                )
+                .await
+                .unwrap();
+            assert_eq!(set.value, Some(json!(5)), "[{}]", hub.label);
+            assert_err(
+                &hub,
+                hub.api.unset(&owner, Scope::Tenant(tenant), key).await,
+                "permission_denied",
+            );
+        }
+        // What the tenant may tune, its owner sets.
+        hub.api
+            .set(
+                &owner,
+                Scope::Tenant(tenant),
+                "spoke.deadline_ms",
+                json!(900),
+                None,
+            )
+            .await
+            .unwrap();
+        let defs = hub.api.list_definitions(&owner).await.unwrap();
+        let price = defs
+            .iter()
+            .find(|d| d.key == "billing.message_cost")
+            .unwrap();
+        assert!(!price.tenant_writable, "[{}]", hub.label);
+    }
+}

@@ -276,6 +276,7 @@ async fn settings_declared_by_the_host_are_checked_like_the_builtin_ones() {
             kind: Kind::String { max_len: 5 },
             default: DefaultValue::String("hi"),
             scopes: &[ScopeKind::Tenant],
+            tenant_writable: true,
             description: "Greeting shown to new contacts.",
         },
         SettingDef {
@@ -283,6 +284,7 @@ async fn settings_declared_by_the_host_are_checked_like_the_builtin_ones() {
             kind: Kind::Bool,
             default: DefaultValue::Bool(true),
             scopes: &[ScopeKind::Global, ScopeKind::Tenant],
+            tenant_writable: true,
             description: "Whether the inbox accepts messages.",
         },
     ];

@@ -9,7 +9,8 @@ use nave_hub_core::Role;
 use nave_hub_core::ids::new_id;
 use serde_json::json;
 
-const KEY: &str = "ingress.rate_limit_per_minute";
+// A setting tenant admins may write (prices and abuse limits are the platform's).
+const KEY: &str = "spoke.deadline_ms";
 
 #[tokio::test]
 async fn versions_increase_and_history_lists_changes_newest_first() {

@@ -152,6 +152,7 @@ pub fn def_to_pb(d: SettingDefView) -> pb::SettingDef {
         default_json: d.default.as_ref().map(json_to_pb),
         scopes: d.scopes.iter().map(|s| s.as_str().to_owned()).collect(),
         description: d.description,
+        tenant_writable: d.tenant_writable,
     }
 }
 
@@ -189,6 +190,7 @@ pub fn def_from_pb(d: pb::SettingDef) -> Result<SettingDefView> {
             .collect::<Result<_>>()?,
         key: d.key,
         description: d.description,
+        tenant_writable: d.tenant_writable,
     })
 }
 

@@ -117,6 +117,21 @@ fn may_write(ctx: &AuthContext, scope: &Scope) -> Result<()> {
     }
 }
 
+/// Writes of a setting that is not `tenant_writable`: platform admins and the platform only, at
+/// every scope (after [`may_write`], so strangers to the tenant still get `not_found`).
+fn may_write_setting(ctx: &AuthContext, scope: &Scope, def: &SettingDef) -> Result<()> {
+    if def.tenant_writable || scope.tenant_id().is_none() || ctx.principal == Principal::System {
+        return Ok(());
+    }
+    if ctx.platform_admin {
+        return Ok(());
+    }
+    Err(Error::permission_denied(format!(
+        "`{}` is set by the platform's admins only; ask them to change it",
+        def.key
+    )))
+}
+
 /// Reads at a scope: any signed-in caller globally; any member of the tenant at its scopes.
 fn may_read(ctx: &AuthContext, scope: &Scope) -> Result<()> {
     if ctx.principal == Principal::System {
@@ -331,6 +346,20 @@ mod tests {
                 .code(),
             "not_found"
         );
+        let price = crate::BUILTIN
+            .iter()
+            .find(|d| d.key == "billing.message_cost")
+            .unwrap();
+        assert_eq!(
+            may_write_setting(&admin, &scope, price).unwrap_err().code(),
+            "permission_denied"
+        );
+        let platform = AuthContext::user(new_id());
+        let platform = AuthContext {
+            platform_admin: true,
+            ..platform
+        };
+        assert!(may_write_setting(&platform, &scope, price).is_ok());
         let viewer = AuthContext::user(new_id()).in_tenant(tenant, Role::Viewer);
         assert!(may_read(&viewer, &scope).is_ok());
         assert!(may_see(&viewer, &scope) && !may_see(&viewer, &Scope::Tenant(new_id())));

@@ -4,7 +4,7 @@
 use nave_hub_core::{AuthContext, Error, NewEvent, Result};
 use serde_json::json;
 
-use super::{LocalConfig, may_write, notice_of, reveals};
+use super::{LocalConfig, may_write, may_write_setting, notice_of, reveals};
 use crate::registry::{Registry, SettingDef};
 use crate::store::{ChangeRow, Write};
 use crate::types::{Change, ChangeAction, Scope};
@@ -20,6 +20,7 @@ impl LocalConfig {
     ) -> Result<Change> {
         may_write(ctx, &scope)?;
         let def = *self.inner.registry.get(key)?;
+        may_write_setting(ctx, &scope, &def)?;
         Registry::check(&def, scope.kind(), &value)?;
         let (plain, sealed) = match (&value, def.is_secret()) {
             (serde_json::Value::String(clear), true) => (
@@ -61,6 +62,7 @@ impl LocalConfig {
     ) -> Result<Change> {
         may_write(ctx, &scope)?;
         let def = *self.inner.registry.get(key)?;
+        may_write_setting(ctx, &scope, &def)?;
         Registry::check_scope(&def, scope.kind())?;
         let write = Write {
             scope,
@@ -86,6 +88,7 @@ impl LocalConfig {
     ) -> Result<Change> {
         may_write(ctx, &scope)?;
         let def = *self.inner.registry.get(key)?;
+        may_write_setting(ctx, &scope, &def)?;
         Registry::check_scope(&def, scope.kind())?;
         let target = self.target(&def, &scope, to_version).await?;
         if let Some(text) = &target.value {
@@ -130,6 +133,19 @@ impl LocalConfig {
             Some(row) if row.key == def.key && row.scope == scope.storage_key() => Ok(row),
             _ => Err(missing()),
         }
+    }
+
+    /// Rebuilds what is set now at every scope from the log of changes, as if every change were
+    /// made again in version order; returns how many (scope, setting) rows it rebuilt.
+    ///
+    /// The current values are a projection of the changes: this is how to recover them after
+    /// they were lost or damaged (a restored backup of only the log, a bad manual edit). It
+    /// sends no notices — nothing changed for watchers.
+    pub async fn rebuild_projection(&self) -> Result<u64> {
+        let _order = self.inner.write_lock.lock().await;
+        let rebuilt = self.store().rebuild_values().await?;
+        tracing::info!(rebuilt, "config values rebuilt from the change log");
+        Ok(rebuilt)
     }
 
     /// Records the write and sends its notice, in version order.

@@ -60,8 +60,14 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
+/// The checkout `cargo xtask` runs in. `cargo run` names it at run time; the path compiled in
+/// is only a fallback, since a binary cached in a shared target folder may have been built in
+/// another checkout.
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest_dir
         .parent()
         .expect("xtask lives in the workspace")
         .to_path_buf()

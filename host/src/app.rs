@@ -32,6 +32,8 @@ pub struct App {
     pub hubs: Hubs,
     /// The config hub's values the host applies per call, kept current from its changes.
     pub live: Arc<crate::live::LiveSettings>,
+    /// Each installation's webhook allowance (`ingress.rate_limit_per_minute`).
+    pub throttle: crate::throttle::WebhookThrottle,
     /// Inbound messages to count on their senders' contacts, for the activity worker.
     pub activity: tokio::sync::mpsc::Sender<Activity>,
     /// The message hub: conversations, routing, the outbox.
@@ -138,6 +140,7 @@ impl App {
             runtime,
             registry,
             metrics,
+            throttle: crate::throttle::WebhookThrottle::default(),
             activity: spawn_activity_worker(hubs.user.clone()),
             hubs,
             live,

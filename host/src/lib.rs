@@ -17,6 +17,7 @@ pub mod runtime;
 pub mod secrets;
 pub mod store;
 pub mod subscriptions;
+pub mod throttle;
 
 mod app;
 

@@ -15,6 +15,7 @@
 //! |---|---|
 //! | `spoke.deadline_ms`, `spoke.memory_mib` | installation scope, the installation's own `deadline_ms`/`memory_mib`, tenant, global, `--spoke-deadline-ms`/`--spoke-memory-mib`; at most `limits.max_spoke_*` |
 //! | `billing.message_cost` | tenant, global, `[messages] message_cost` |
+//! | `ingress.rate_limit_per_minute` | installation, tenant, global (each installation its own allowance); none set or 0: no limit |
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -35,8 +36,10 @@ pub const DEADLINE: &str = "spoke.deadline_ms";
 pub const MEMORY: &str = "spoke.memory_mib";
 /// The price of one handled message, in the wallet's minor units.
 pub const MESSAGE_COST: &str = "billing.message_cost";
+/// The most webhook deliveries an installation takes a minute; 0: no limit.
+pub const WEBHOOK_RATE: &str = "ingress.rate_limit_per_minute";
 /// The settings this host applies; changes of others are not fetched.
-const KEYS: [&str; 3] = [DEADLINE, MEMORY, MESSAGE_COST];
+const KEYS: [&str; 4] = [DEADLINE, MEMORY, MESSAGE_COST, WEBHOOK_RATE];
 
 /// How long the change stream must stay quiet after start before the replay of past changes
 /// counts as done (the stream does not mark where the replay ends).
@@ -157,6 +160,24 @@ impl LiveSettings {
         );
         let memory_mib = limit(MEMORY, record.memory_mib, f.memory_mib, f.max_memory_mib);
         (Duration::from_millis(deadline_ms), memory_mib << 20)
+    }
+
+    /// The webhook deliveries an installation takes a minute, `None` for no limit: the
+    /// installation's setting, else its tenant's, else the global one (each installation has
+    /// its own allowance of that size); 0 at the nearest scope that sets it lifts the limit.
+    pub fn webhook_rate(&self, record: &InstallationRecord) -> Option<u32> {
+        let tenant = Uuid::parse_str(&record.tenant).ok()?;
+        let scopes = [
+            Scope::Installation {
+                tenant_id: tenant,
+                installation_id: record.id,
+            },
+            Scope::Tenant(tenant),
+            Scope::Global,
+        ];
+        self.nearest(WEBHOOK_RATE, &scopes)
+            .and_then(|rate| u32::try_from(rate).ok())
+            .filter(|rate| *rate > 0)
     }
 
     /// The price of one message of `tenant`.

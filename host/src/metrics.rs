@@ -61,6 +61,8 @@ pub struct Metrics {
     pub webhook_requests: Family<StatusLabels, Counter>,
     /// Inbound events stored (new, not duplicates).
     pub events_stored: Counter,
+    /// Webhook deliveries refused by an installation's rate limit.
+    pub webhooks_throttled: Counter,
     /// Compiled-code cache look-ups by result (`hit`, `miss`).
     pub compile_cache: Family<KindLabels, Counter>,
     /// Outbound requests of spokes refused, by reason.
@@ -97,6 +99,7 @@ impl Metrics {
         let spoke_failures = Family::<KindLabels, Counter>::default();
         let webhook_requests = Family::<StatusLabels, Counter>::default();
         let events_stored = Counter::default();
+        let webhooks_throttled = Counter::default();
         let compile_cache = Family::<KindLabels, Counter>::default();
         let egress_denied = Family::<KindLabels, Counter>::default();
         let spoke_log_dropped = Counter::default();
@@ -150,6 +153,11 @@ impl Metrics {
             events_stored.clone(),
         );
         registry.register(
+            "webhooks_throttled",
+            "Webhook deliveries refused by their installation's rate limit (ingress.rate_limit_per_minute)",
+            webhooks_throttled.clone(),
+        );
+        registry.register(
             "compile_cache",
             "Compiled-code cache look-ups by result",
             compile_cache.clone(),
@@ -171,6 +179,7 @@ impl Metrics {
             spoke_failures,
             webhook_requests,
             events_stored,
+            webhooks_throttled,
             compile_cache,
             egress_denied,
             spoke_log_dropped,

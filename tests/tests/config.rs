@@ -628,3 +628,79 @@ async fn a_message_costs_what_its_workspace_is_charged_now() {
     assert_eq!(hook(&host, &channel, "/event?id=m-3").await.0, 200);
     balance(86).await;
 }
+
+#[tokio::test]
+async fn webhooks_over_an_installations_rate_limit_are_refused_with_when_to_come_back() {
+    let (host, installation, admin) = acme().await;
+    let other = host
+        .upload_and_install(spoke("fixtures/hostile"), "acme", json!({}))
+        .await;
+    let limit = format!(
+        "/v1/tenants/acme/installations/{installation}/config/settings/ingress.rate_limit_per_minute"
+    );
+    // A workspace admin may not lift its own limits.
+    let (status, _) = call(
+        &host,
+        &admin,
+        Method::PUT,
+        &limit,
+        Some(json!({"value": 0})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let op = host.admin_token.clone();
+    let (status, body) = call(&host, &op, Method::PUT, &limit, Some(json!({"value": 2}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    assert_eq!(hook(&host, &installation, "/event?id=m-1").await.0, 200);
+    assert_eq!(hook(&host, &installation, "/event?id=m-2").await.0, 200);
+    let refused = host
+        .http
+        .post(host.at(&format!("/hooks/{installation}/event?id=m-3")))
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    // Two a minute: the next one is allowed in 30 s.
+    assert_eq!(refused.headers()["retry-after"].to_str().unwrap(), "30");
+    let (status, body) = json_of(refused).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited"))
+    );
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("ingress.rate_limit_per_minute"),
+        "{body}"
+    );
+    // The refused delivery stored nothing; another installation has no limit.
+    let ids = |events: Vec<Value>| {
+        events
+            .iter()
+            .map(|e| e["channel_id"].as_str().unwrap_or_default().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(host.events("acme", &installation).await.len(), 2);
+    for i in 0..3 {
+        assert_eq!(
+            hook(&host, &other, &format!("/event?id=o-{i}")).await.0,
+            200
+        );
+    }
+    assert!(
+        host.metrics()
+            .await
+            .contains("nave_webhooks_throttled_total 1"),
+        "one delivery counted as throttled"
+    );
+
+    // Lifted for this installation (0 at the nearest scope), the channel's retry goes through.
+    let (status, _) = call(&host, &op, Method::PUT, &limit, Some(json!({"value": 0}))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(hook(&host, &installation, "/event?id=m-3").await.0, 200);
+    let mut stored = ids(host.events("acme", &installation).await);
+    stored.sort();
+    assert_eq!(stored, ["m-1", "m-2", "m-3"]);
+}

@@ -85,6 +85,21 @@ async fn handle(
         ));
     }
 
+    match app.live.webhook_rate(&installation.record) {
+        Some(per_minute) => {
+            let admitted = app.throttle.admit(
+                installation.record.id,
+                per_minute,
+                std::time::Instant::now(),
+            );
+            if let Err(wait) = admitted {
+                app.metrics.webhooks_throttled.inc();
+                return Ok(throttled(per_minute, wait));
+            }
+        }
+        None => app.throttle.forget(installation.record.id),
+    }
+
     let request = HttpRequest {
         method: method.as_str().to_owned(),
         path: format!(
@@ -187,6 +202,25 @@ async fn count_inbound(
             tracing::warn!("the contact activity worker has stopped");
         }
     }
+}
+
+/// 429 for a delivery over the installation's allowance, with when to come back; channels
+/// deliver it again then.
+fn throttled(per_minute: u32, wait: std::time::Duration) -> Response {
+    let retry_after = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let body = json!({
+        "code": "rate_limited",
+        "message": format!(
+            "this installation takes {per_minute} webhook deliveries a minute \
+             (ingress.rate_limit_per_minute); retry after {retry_after} s"
+        ),
+    });
+    let mut response = (StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response();
+    response.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        HeaderValue::from(retry_after),
+    );
+    response
 }
 
 /// The spoke's answer, as is but for headers the host owns.

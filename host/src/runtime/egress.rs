@@ -532,6 +532,70 @@ mod tests {
         assert!(!loopback.ip_allowed("169.254.169.254".parse().unwrap()));
     }
 
+    /// A loopback HTTP server that answers `ok` and counts the connections it accepted.
+    async fn counting_server() -> (SocketAddr, Arc<std::sync::atomic::AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = accepted.clone();
+        tokio::spawn(async move {
+            loop {
+                let (stream, _) = listener.accept().await.unwrap();
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(|_request| async {
+                        Ok::<_, std::convert::Infallible>(http::Response::new(
+                            http_body_util::Full::new(Bytes::from_static(b"ok")),
+                        ))
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        (address, accepted)
+    }
+
+    fn get(address: SocketAddr) -> http::Request<WasiBody> {
+        http::Request::get(format!("http://{address}/"))
+            .header("host", address.to_string())
+            .body(
+                http_body_util::Empty::new()
+                    .map_err(|never: std::convert::Infallible| match never {})
+                    .boxed_unsync(),
+            )
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_connection_read_to_the_end_carries_the_next_request() {
+        let (address, accepted) = counting_server().await;
+        let policy = Arc::new(policy(&["127.0.0.0/8"]));
+        for _ in 0..3 {
+            let response = policy.clone().send(get(address), None).await.unwrap();
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            assert_eq!(&body[..], b"ok");
+            // Given back by a task once hyper is done with the exchange.
+            for _ in 0..100 {
+                if policy.connections.idle_count() == 1 {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            assert_eq!(policy.connections.idle_count(), 1);
+        }
+        assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1);
+
+        // A body dropped unread takes its connection with it: the next request opens another.
+        let response = policy.clone().send(get(address), None).await.unwrap();
+        assert_eq!(policy.connections.idle_count(), 0);
+        drop(response);
+        let response = policy.clone().send(get(address), None).await.unwrap();
+        response.into_body().collect().await.unwrap();
+        assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 2);
+    }
+
     #[test]
     fn host_patterns_match_host_and_port() {
         let plain = HostPattern::parse("graph.facebook.com").unwrap();

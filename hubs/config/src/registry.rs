@@ -206,7 +206,7 @@ pub static BUILTIN: &[SettingDef] = &[
         default: DefaultValue::Integer(0),
         scopes: ALL_SCOPES,
         tenant_writable: false,
-        description: "The most inbound messages accepted per minute; 0 means unlimited.",
+        description: "The most webhook deliveries each installation takes a minute (the rest get 429 and Retry-After); 0 means unlimited.",
     },
     SettingDef {
         key: "webhook.signing_secret",

@@ -24,7 +24,8 @@ use nave_tests::botpress::{FakeBotpress, install_botpress};
 use nave_tests::{FACEBOOK_APP_SECRET, FakeGraph, TestHost, facebook_signature, install_facebook};
 use serde_json::json;
 
-/// Distinct senders (conversations); each conversation is worked on in order.
+/// Distinct senders (conversations) unless `NAVE_BENCH_SENDERS` says otherwise; each
+/// conversation is worked on in order.
 const SENDERS: usize = 64;
 const CONNECTIONS: usize = 32;
 
@@ -78,8 +79,18 @@ async fn setup() -> Bench {
     }
 }
 
+fn senders() -> usize {
+    static SENDERS_SET: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *SENDERS_SET.get_or_init(|| {
+        std::env::var("NAVE_BENCH_SENDERS")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(SENDERS)
+    })
+}
+
 fn body(i: usize) -> Vec<u8> {
-    let sender = format!("PSID{}", i % SENDERS);
+    let sender = format!("PSID{}", i % senders());
     serde_json::to_vec(&json!({"object": "page", "entry": [
         {"id": "PAGE1", "time": 1700000000000u64, "messaging": [
             {"sender": {"id": sender}, "recipient": {"id": "PAGE1"}, "timestamp": 1700000000001u64,
@@ -107,7 +118,7 @@ async fn post(b: &Bench, i: usize) -> bool {
 async fn wait_replies(b: &Bench, skip: usize, count: usize, patience: Duration) -> usize {
     let mut last = (0, Instant::now());
     loop {
-        let got = b.graph.sent().len().saturating_sub(skip);
+        let got = b.graph.sent_count().saturating_sub(skip);
         if got >= count {
             return got;
         }
@@ -157,7 +168,7 @@ async fn hello(b: &Bench) -> f64 {
 async fn fixed_rate(b: &Bench, first: usize, rate: u32, seconds: u32) -> (usize, Vec<Duration>) {
     let b = Arc::new(b);
     let total = (rate * seconds) as usize;
-    let skip = b.graph.sent().len();
+    let skip = b.graph.sent_count();
     let mut sent_at = HashMap::with_capacity(total);
     let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(rate)));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
@@ -223,7 +234,7 @@ async fn run() {
 
     // Sustained: a burst through 32 connections, replies counted until the last.
     let burst = 4000;
-    let skip = b.graph.sent().len();
+    let skip = b.graph.sent_count();
     let start = Instant::now();
     let counter = Arc::new(AtomicUsize::new(next));
     let end = next + burst;
@@ -255,4 +266,12 @@ async fn run() {
         got as f64 / all.as_secs_f64(),
         100.0 * (got as f64 / all.as_secs_f64()) / hello,
     );
+    // What the pipeline did meanwhile: retries and dead letters would explain a slow run.
+    for line in b.host.metrics().await.lines().filter(|line| {
+        line.starts_with("nave_messages")
+            || line.starts_with("nave_circuit_opened")
+            || (line.starts_with("nave_spoke_call_duration_seconds_") && !line.contains("_bucket"))
+    }) {
+        println!("chatbot/metrics ({} senders): {line}", senders());
+    }
 }

@@ -480,6 +480,11 @@ impl FakeGraph {
         self.state.lock().unwrap().sent.clone()
     }
 
+    /// How many texts the Send API accepted.
+    pub fn sent_count(&self) -> usize {
+        self.state.lock().unwrap().sent.len()
+    }
+
     /// The texts the Send API accepted with when each arrived, in order.
     pub fn sent_timed(&self) -> Vec<(String, String, std::time::Instant)> {
         let state = self.state.lock().unwrap();

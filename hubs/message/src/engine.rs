@@ -194,6 +194,8 @@ impl Engine {
         let Ok(_permit) = self.permits.clone().acquire_owned().await else {
             return;
         };
+        // The conversation as last read, for what never changes (its tenant, channel, person).
+        let mut known: Option<Conversation> = None;
         loop {
             if self.stopped.load(Ordering::SeqCst) {
                 self.release(conversation);
@@ -230,7 +232,7 @@ impl Engine {
                 self.kick_at(conversation, at);
                 return;
             }
-            if let Err(error) = self.work(&row).await {
+            if let Err(error) = self.work(&row, &mut known).await {
                 tracing::warn!(%error, message = %row.id, "recording a message's progress failed; trying again in a second");
                 self.release(conversation);
                 self.kick_at(conversation, self.clock.now_ms() + 1000);
@@ -247,12 +249,16 @@ impl Engine {
     }
 
     /// One step on one message; an error means the outcome could not be recorded.
-    async fn work(self: &Arc<Self>, row: &MessageRow) -> Result<()> {
+    async fn work(
+        self: &Arc<Self>,
+        row: &MessageRow,
+        known: &mut Option<Conversation>,
+    ) -> Result<()> {
         let mut progress = row.progress();
         let step = if row.direction == "in" {
-            self.inbound(row, &mut progress).await
+            self.inbound(row, &mut progress, known).await
         } else {
-            self.outbound(row).await
+            self.outbound(row, known).await
         };
         let now = self.clock.now_ms();
         match step {
@@ -334,15 +340,25 @@ impl Engine {
     }
 
     /// Routes and works on one inbound message.
-    async fn inbound(self: &Arc<Self>, row: &MessageRow, progress: &mut Progress) -> Step {
-        match self.try_inbound(row, progress).await {
+    async fn inbound(
+        self: &Arc<Self>,
+        row: &MessageRow,
+        progress: &mut Progress,
+        known: &mut Option<Conversation>,
+    ) -> Step {
+        match self.try_inbound(row, progress, known).await {
             Ok(step) => step,
             Err(error) if is_transient(&error) => Step::Failed(format!("{error}")),
             Err(error) => Step::Fatal(format!("{error}")),
         }
     }
 
-    async fn try_inbound(&self, row: &MessageRow, progress: &mut Progress) -> Result<Step> {
+    async fn try_inbound(
+        &self,
+        row: &MessageRow,
+        progress: &mut Progress,
+        known: &mut Option<Conversation>,
+    ) -> Result<Step> {
         let tenant = parse(&row.tenant_id)?;
         let installation = parse(&row.installation_id)?;
         let mut message: ChannelMessage =
@@ -352,6 +368,8 @@ impl Engine {
             .conversation(parse(&row.conversation_id)?)
             .await?
             .ok_or_else(|| Error::internal_msg("a message without its conversation"))?;
+        // Read for each message: people may have taken the conversation meanwhile.
+        *known = Some(conversation.clone());
         let ctx = self.context(tenant, &row.id);
 
         let rules = self.rules_for(tenant).await?;
@@ -610,7 +628,7 @@ impl Engine {
     }
 
     /// Delivers one reply through the conversation's channel.
-    async fn outbound(&self, row: &MessageRow) -> Step {
+    async fn outbound(&self, row: &MessageRow, known: &mut Option<Conversation>) -> Step {
         let reply: Reply = match serde_json::from_str(&row.body) {
             Ok(reply) => reply,
             Err(error) => return Step::Fatal(format!("stored reply: {error}")),
@@ -624,7 +642,7 @@ impl Engine {
                 if let Err(error) = self.store.delivered(row, &ids, self.clock.now_ms()).await {
                     return Step::Failed(format!("recording the delivery: {error}"));
                 }
-                self.count_out(row).await;
+                self.count_out(row, known).await;
                 Step::Done
             }
             Err(failure) if failure.retryable => Step::Failed(failure.to_string()),
@@ -633,12 +651,17 @@ impl Engine {
     }
 
     /// Counts a delivered reply on the contact (messages out).
-    async fn count_out(&self, row: &MessageRow) {
-        let (Ok(tenant), Ok(conversation)) = (parse(&row.tenant_id), parse(&row.conversation_id))
-        else {
+    async fn count_out(&self, row: &MessageRow, known: &mut Option<Conversation>) {
+        let (Ok(tenant), Ok(id)) = (parse(&row.tenant_id), parse(&row.conversation_id)) else {
             return;
         };
-        let Ok(Some(conversation)) = self.store.conversation(conversation).await else {
+        if known.as_ref().is_none_or(|c| c.id != id) {
+            let Ok(Some(read)) = self.store.conversation(id).await else {
+                return;
+            };
+            *known = Some(read);
+        }
+        let Some(conversation) = known.as_ref() else {
             return;
         };
         let Some(channel) = self

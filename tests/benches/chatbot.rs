@@ -25,7 +25,9 @@ use nave_tests::{FACEBOOK_APP_SECRET, FakeGraph, TestHost, facebook_signature, i
 use serde_json::json;
 
 /// Distinct senders (conversations) unless `NAVE_BENCH_SENDERS` says otherwise; each
-/// conversation is worked on in order.
+/// conversation is worked on in order. `NAVE_BENCH_CALLS` (spoke calls at once) and
+/// `NAVE_BENCH_CONVERSATIONS` (conversations worked on at once) override the platform's
+/// defaults.
 const SENDERS: usize = 64;
 const CONNECTIONS: usize = 32;
 
@@ -48,6 +50,12 @@ async fn setup() -> Bench {
     let host = TestHost::start_with(|config| {
         config.log = "warn".into();
         config.messages.retry_base_ms = 200;
+        // The platform's defaults, not the tests' smaller instance pool; both may be overridden.
+        config.max_concurrent_calls = env_or("NAVE_BENCH_CALLS", 128);
+        config.messages.concurrency = env_or(
+            "NAVE_BENCH_CONVERSATIONS",
+            nave::config::MessagesConfig::default().concurrency,
+        );
     })
     .await;
     let graph = FakeGraph::start().await;
@@ -79,14 +87,16 @@ async fn setup() -> Bench {
     }
 }
 
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(default)
+}
+
 fn senders() -> usize {
     static SENDERS_SET: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *SENDERS_SET.get_or_init(|| {
-        std::env::var("NAVE_BENCH_SENDERS")
-            .ok()
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(SENDERS)
-    })
+    *SENDERS_SET.get_or_init(|| env_or("NAVE_BENCH_SENDERS", SENDERS))
 }
 
 fn body(i: usize) -> Vec<u8> {

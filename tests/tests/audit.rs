@@ -77,13 +77,23 @@ async fn the_trail_merges_every_hub_and_pages_without_gaps() {
         .await
         .unwrap();
     assert_eq!(tuned.status().as_u16(), 200);
+    let routed = host
+        .http
+        .put(host.at("/v1/tenants/acme/routing-rules"))
+        .bearer_auth(&owner)
+        .header("x-correlation-id", "route-acme")
+        .json(&json!({ "rules": [{ "name": "people", "then": { "handoff": true } }] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(routed.status().as_u16(), 200);
 
-    // The whole trail, oldest first, from the four hubs.
+    // The whole trail, oldest first, from every hub that logged something.
     let (status, all) = page(&host, &owner, "").await;
     assert_eq!(status, 200, "{all}");
     let entries = all["entries"].as_array().unwrap();
     let hubs: Vec<&str> = entries.iter().map(|e| e["hub"].as_str().unwrap()).collect();
-    for hub in ["identity", "tenant", "user", "config"] {
+    for hub in ["identity", "tenant", "user", "config", "message"] {
         assert!(hubs.contains(&hub), "{hub} is in the trail: {all:#}");
     }
     let first = &entries[0];
@@ -97,6 +107,14 @@ async fn the_trail_merges_every_hub_and_pages_without_gaps() {
             contact["correlation_id"].as_str()
         ),
         (Some("system"), Some("webhook-1"))
+    );
+    let rules = entries.iter().find(|e| e["hub"] == "message").unwrap();
+    assert_eq!(
+        (
+            rules["kind"].as_str(),
+            rules["correlation_id"].as_str()
+        ),
+        (Some("routing_rules_changed"), Some("route-acme"))
     );
     let setting = entries.iter().find(|e| e["hub"] == "config").unwrap();
     assert_eq!(

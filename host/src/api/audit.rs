@@ -18,8 +18,8 @@ use crate::App;
 use crate::error::{Error, Result};
 
 /// The hubs whose logs make the trail, in cursor order.
-const HUBS: [&str; 7] = [
-    "identity", "tenant", "user", "billing", "wallet", "app", "config",
+const HUBS: [&str; 8] = [
+    "identity", "tenant", "user", "billing", "wallet", "app", "config", "message",
 ];
 
 /// Paging of the trail.
@@ -114,7 +114,8 @@ async fn read(
         3 => hubs.billing.list_events(ctx, scope, after, limit).await?,
         4 => hubs.wallet.list_events(ctx, scope, after, limit).await?,
         5 => hubs.app.list_events(ctx, scope, after, limit).await?,
-        _ => hubs.config.list_events(ctx, scope, after, limit).await?,
+        6 => hubs.config.list_events(ctx, scope, after, limit).await?,
+        _ => app.messages.list_events(ctx, scope, after, limit).await?,
     })
 }
 
@@ -209,16 +210,17 @@ mod tests {
             page(vec![event(5, 35)]),
             page(vec![event(9, 45)]),
             page(vec![event(3, 47)]),
+            page(vec![event(4, 60)]),
         ];
-        let first = merge(pages, [0, 6, 2, 0, 4, 8, 2], 3);
+        let first = merge(pages, [0, 6, 2, 0, 4, 8, 2, 3], 3);
         let hubs: Vec<&str> = first.entries.iter().map(|e| e.hub).collect();
         assert_eq!(hubs, ["identity", "tenant", "user"]);
         let next = first.next.unwrap();
         assert_eq!(
             next,
-            "identity:1,tenant:7,user:3,billing:0,wallet:4,app:8,config:2"
+            "identity:1,tenant:7,user:3,billing:0,wallet:4,app:8,config:2,message:3"
         );
-        assert_eq!(parse_cursor(&next), Some([1, 7, 3, 0, 4, 8, 2]));
+        assert_eq!(parse_cursor(&next), Some([1, 7, 3, 0, 4, 8, 2, 3]));
         let last = merge(
             vec![
                 page(vec![event(2, 40)]),
@@ -228,21 +230,25 @@ mod tests {
                 page(vec![event(5, 35)]),
                 page(vec![event(9, 45)]),
                 page(vec![event(3, 47)]),
+                page(vec![event(4, 60)]),
             ],
-            [1, 7, 3, 0, 4, 8, 2],
-            5,
+            [1, 7, 3, 0, 4, 8, 2, 3],
+            6,
         );
         let hubs: Vec<&str> = last.entries.iter().map(|e| e.hub).collect();
-        assert_eq!(hubs, ["wallet", "identity", "app", "config", "tenant"]);
+        assert_eq!(
+            hubs,
+            ["wallet", "identity", "app", "config", "tenant", "message"]
+        );
         assert!(last.next.is_none());
         for bad in [
             "",
             "identity:1",
             "identity:1,tenant:7,user:3",
-            "identity:1,tenant:0,user:0,billing:0,wallet:0,app:0",
-            "tenant:1,identity:2,user:3,billing:0,wallet:0,app:0,config:0",
-            "identity:-1,tenant:0,user:0,billing:0,wallet:0,app:0,config:0",
-            "identity:x,tenant:0,user:0,billing:0,wallet:0,app:0,config:0",
+            "identity:1,tenant:0,user:0,billing:0,wallet:0,app:0,config:0",
+            "tenant:1,identity:2,user:3,billing:0,wallet:0,app:0,config:0,message:0",
+            "identity:-1,tenant:0,user:0,billing:0,wallet:0,app:0,config:0,message:0",
+            "identity:x,tenant:0,user:0,billing:0,wallet:0,app:0,config:0,message:0",
         ] {
             assert_eq!(parse_cursor(bad), None, "{bad}");
         }

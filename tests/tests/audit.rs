@@ -110,10 +110,7 @@ async fn the_trail_merges_every_hub_and_pages_without_gaps() {
     );
     let rules = entries.iter().find(|e| e["hub"] == "message").unwrap();
     assert_eq!(
-        (
-            rules["kind"].as_str(),
-            rules["correlation_id"].as_str()
-        ),
+        (rules["kind"].as_str(), rules["correlation_id"].as_str()),
         (Some("routing_rules_changed"), Some("route-acme"))
     );
     let setting = entries.iter().find(|e| e["hub"] == "config").unwrap();

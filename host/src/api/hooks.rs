@@ -85,19 +85,12 @@ async fn handle(
         ));
     }
 
-    match app.live.webhook_rate(&installation.record) {
-        Some(per_minute) => {
-            let admitted = app.throttle.admit(
-                installation.record.id,
-                per_minute,
-                std::time::Instant::now(),
-            );
-            if let Err(wait) = admitted {
-                app.metrics.webhooks_throttled.inc();
-                return Ok(throttled(per_minute, wait));
-            }
+    if let Some(per_minute) = app.live.webhook_rate(&installation.record) {
+        let now = std::time::Instant::now();
+        if let Err(wait) = app.throttle.admit(installation.record.id, per_minute, now) {
+            app.metrics.webhooks_throttled.inc();
+            return Ok(throttled(per_minute, wait));
         }
-        None => app.throttle.forget(installation.record.id),
     }
 
     let request = HttpRequest {

@@ -17,11 +17,10 @@ use bytes::Bytes;
 use http::uri::Scheme;
 use http_body::{Body, Frame};
 use http_body_util::BodyExt;
+use hyper::client::conn::http1::SendRequest;
 use ipnet::IpNet;
 use tokio_rustls::rustls;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
-
-use hyper::client::conn::http1::SendRequest;
 
 use super::connections::{Connections, Destination};
 use crate::metrics::{KindLabels, Metrics};

@@ -40,6 +40,8 @@ pub struct App {
     pub messages: Arc<dyn nave_message::MessageApi>,
     /// The message hub's engine, for its counters.
     pub message_engine: Arc<nave_message::Engine>,
+    /// Where the message hub serves gRPC, when `[messages] grpc_listen` asks for it.
+    pub message_grpc_address: Option<SocketAddr>,
     /// Wakes the inbox feeder after webhooks stored new events.
     pub inbox: crate::pipeline::InboxSignal,
     /// Subscribes tenants to apps (the subscription saga over the app and wallet hubs and
@@ -133,6 +135,10 @@ impl App {
         let local_messages = open_message_hub(&config, &hubs, &registry, &runtime, &live).await?;
         let message_engine = local_messages.engine().clone();
         let messages: Arc<dyn nave_message::MessageApi> = Arc::new(local_messages);
+        let message_grpc_address = match config.messages.grpc_listen {
+            Some(address) => Some(serve_message_grpc(&config, &hubs, &messages, address).await?),
+            None => None,
+        };
         let inbox = crate::pipeline::spawn_feeder(store.clone(), messages.clone());
         let app = Arc::new(App {
             config,
@@ -146,6 +152,7 @@ impl App {
             live,
             messages,
             message_engine,
+            message_grpc_address,
             inbox,
             subscriber,
         });
@@ -226,6 +233,29 @@ async fn open_message_hub(
         engine,
     )
     .await?)
+}
+
+/// Serves the message hub's gRPC API on `address` until the hubs stop; returns the bound
+/// address.
+async fn serve_message_grpc(
+    config: &Config,
+    hubs: &Hubs,
+    messages: &Arc<dyn nave_message::MessageApi>,
+    address: SocketAddr,
+) -> anyhow::Result<SocketAddr> {
+    let listener = TcpListener::bind(address)
+        .await
+        .with_context(|| format!("binding the message hub's gRPC address {address}"))?;
+    let bound = listener.local_addr()?;
+    let token = nave_hub_core::grpc::ServiceToken::new(config.hubs.service_token.clone());
+    let served = nave_message::grpc::serve(listener, messages.clone(), token, hubs.stopped());
+    tokio::spawn(async move {
+        if let Err(err) = served.await {
+            tracing::error!(%err, "the message hub's gRPC server failed");
+        }
+    });
+    tracing::info!(address = %bound, "serving the message hub's gRPC API");
+    Ok(bound)
 }
 
 /// Serves the app on `listener` until `shutdown` resolves, then drains open requests and stops

@@ -85,6 +85,10 @@ pub struct ServeArgs {
     /// What one processed message costs, in the wallet's minor units [default: 0, free].
     #[arg(long, env = "NAVE_MESSAGE_COST")]
     pub message_cost: Option<i64>,
+    /// Serve the message hub's gRPC API on this address (its port is 50058 by convention);
+    /// needs --service-token.
+    #[arg(long, env = "NAVE_MESSAGE_GRPC_LISTEN")]
+    pub message_grpc_listen: Option<SocketAddr>,
     /// Log format: `text` or `json` [default: text].
     #[arg(long, env = "NAVE_LOG_FORMAT")]
     pub log_format: Option<LogFormat>,
@@ -286,6 +290,9 @@ pub struct MessagesConfig {
     pub retry_max_ms: u64,
     /// Attempts at a step before the message goes to the dead letters.
     pub max_attempts: u32,
+    /// Where the hub serves its gRPC API, if anywhere (the bound address is
+    /// `App::message_grpc_address`, so port 0 works).
+    pub grpc_listen: Option<SocketAddr>,
 }
 
 impl Default for MessagesConfig {
@@ -297,6 +304,7 @@ impl Default for MessagesConfig {
             retry_base_ms: 500,
             retry_max_ms: 300_000,
             max_attempts: 8,
+            grpc_listen: None,
         }
     }
 }
@@ -469,6 +477,7 @@ impl Config {
             messages: MessagesConfig {
                 database: args.message_database.or(file.messages.database),
                 message_cost: args.message_cost.unwrap_or(file.messages.message_cost),
+                grpc_listen: args.message_grpc_listen.or(file.messages.grpc_listen),
                 ..file.messages
             },
         };
@@ -590,7 +599,9 @@ impl Config {
                 return invalid(name, format!("`{hub}` does not run here (see --hubs)"));
             }
         }
-        let needs_token = !hubs.remote.is_empty() || !hubs.grpc_listen.is_empty();
+        let needs_token = !hubs.remote.is_empty()
+            || !hubs.grpc_listen.is_empty()
+            || self.messages.grpc_listen.is_some();
         match &hubs.service_token {
             Some(token) if token.len() < 16 => {
                 invalid("service_token", "must be at least 16 characters".into())
@@ -695,6 +706,13 @@ mod tests {
         refuse(
             ServeArgs {
                 grpc_listen: vec![(HubName::Tenant, "127.0.0.1:50053".parse().unwrap())],
+                ..ServeArgs::default()
+            },
+            "service_token",
+        );
+        refuse(
+            ServeArgs {
+                message_grpc_listen: Some("127.0.0.1:50058".parse().unwrap()),
                 ..ServeArgs::default()
             },
             "service_token",

@@ -308,6 +308,15 @@ impl Hubs {
         })
     }
 
+    /// Completes when the hubs stop: the shutdown signal of another gRPC server of this
+    /// process (the message hub's).
+    pub fn stopped(&self) -> impl Future<Output = ()> + Send + 'static {
+        let mut stopped = self.stop.subscribe();
+        async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        }
+    }
+
     /// Stops the gRPC servers of local hubs, letting calls in flight finish.
     pub async fn shutdown(&mut self) {
         let _ = self.stop.send(true);

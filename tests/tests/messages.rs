@@ -605,3 +605,69 @@ async fn a_workspace_without_a_plan_or_money_is_refused() {
         "{refused}"
     );
 }
+
+#[tokio::test]
+async fn the_hub_serves_its_grpc_api_to_processes_holding_the_service_token() {
+    use nave_hub_core::AuthContext;
+    use nave_hub_core::grpc::ServiceToken;
+    use nave_message::grpc::MessageClient;
+    use nave_message::{ConversationFilter, Direction, MessageApi, MessageStatus};
+
+    const TOKEN: &str = "the message hub's test token";
+    let s = setup_with(|config| {
+        config.messages.grpc_listen = Some("127.0.0.1:0".parse().unwrap());
+        config.hubs.service_token = Some(TOKEN.into());
+    })
+    .await;
+    write(&s, "PSID-G", "mid-g1", "hello over gRPC").await;
+    s.graph.wait_for_sent(1).await;
+
+    let url = format!(
+        "http://{}",
+        s.host
+            .app
+            .message_grpc_address
+            .expect("the hub serves gRPC")
+    );
+    let tenant = s.host.tenant_id("acme").await.parse().unwrap();
+    let system = AuthContext::system();
+    let hub = MessageClient::connect(&url, ServiceToken::new(Some(TOKEN.into())))
+        .await
+        .unwrap();
+    let filter = ConversationFilter {
+        limit: 10,
+        ..ConversationFilter::default()
+    };
+    let page = hub
+        .list_conversations(&system, tenant, filter.clone())
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 1, "{page:?}");
+    assert_eq!(page.items[0].sender, "PSID-G");
+    let messages = hub
+        .list_messages(&system, tenant, page.items[0].id, 0, 10)
+        .await
+        .unwrap();
+    let seen: Vec<(Direction, MessageStatus)> = messages
+        .items
+        .iter()
+        .map(|m| (m.direction, m.status))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (Direction::In, MessageStatus::Processed),
+            (Direction::Out, MessageStatus::Delivered)
+        ]
+    );
+
+    let stranger =
+        MessageClient::connect(&url, ServiceToken::new(Some("not the token at all".into())))
+            .await
+            .unwrap();
+    let err = stranger
+        .list_conversations(&system, tenant, filter)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "unauthenticated", "{err:?}");
+}

@@ -191,8 +191,9 @@ async fn a_facebook_message_with_a_phone_and_an_image_is_stored_captured_and_ans
         "Botpress gets the text and the image's URL"
     );
 
-    // The phone the Odoo spoke found is now on the platform contact, too.
-    let contact = until("the contact's phone", || async {
+    // The phone the Odoo spoke found is now on the platform contact, too, and the reply is
+    // counted on it (after its delivery, so a moment after the Graph API saw it).
+    let contact = until("the contact's phone and its messages counted", || async {
         let (_, page) = json_of(
             c.host
                 .operator(Method::GET, "/v1/tenants/acme/contacts")
@@ -202,7 +203,9 @@ async fn a_facebook_message_with_a_phone_and_an_image_is_stored_captured_and_ans
         )
         .await;
         let contact = page["contacts"][0].clone();
-        (contact["phone"] == "+351912345678").then_some(contact)
+        let counted = contact["messages_in"].as_i64().unwrap_or(0) > 0
+            && contact["messages_out"].as_i64().unwrap_or(0) > 0;
+        (contact["phone"] == "+351912345678" && counted).then_some(contact)
     })
     .await;
     assert_eq!(contact["messages_in"], 1, "{contact}");

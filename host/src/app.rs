@@ -96,7 +96,7 @@ impl App {
         let secrets = SecretBox::load(config.secret_key.as_deref(), &config.data_dir)?;
         let store = Store::open(&config.data_dir).await?;
         let metrics = Arc::new(Metrics::new());
-        let hubs = Hubs::open(&config, &secrets).await?;
+        let mut hubs = Hubs::open(&config, &secrets).await?;
         let runtime = Arc::new(Runtime::new(
             &config,
             store.clone(),
@@ -136,7 +136,9 @@ impl App {
         let message_engine = local_messages.engine().clone();
         let messages: Arc<dyn nave_message::MessageApi> = Arc::new(local_messages);
         let message_grpc_address = match config.messages.grpc_listen {
-            Some(address) => Some(serve_message_grpc(&config, &hubs, &messages, address).await?),
+            Some(address) => {
+                Some(serve_message_grpc(&config, &mut hubs, &messages, address).await?)
+            }
             None => None,
         };
         let inbox = crate::pipeline::spawn_feeder(store.clone(), messages.clone());
@@ -239,7 +241,7 @@ async fn open_message_hub(
 /// address.
 async fn serve_message_grpc(
     config: &Config,
-    hubs: &Hubs,
+    hubs: &mut Hubs,
     messages: &Arc<dyn nave_message::MessageApi>,
     address: SocketAddr,
 ) -> anyhow::Result<SocketAddr> {
@@ -248,11 +250,9 @@ async fn serve_message_grpc(
         .with_context(|| format!("binding the message hub's gRPC address {address}"))?;
     let bound = listener.local_addr()?;
     let token = nave_hub_core::grpc::ServiceToken::new(config.hubs.service_token.clone());
-    let served = nave_message::grpc::serve(listener, messages.clone(), token, hubs.stopped());
-    tokio::spawn(async move {
-        if let Err(err) = served.await {
-            tracing::error!(%err, "the message hub's gRPC server failed");
-        }
+    let api = messages.clone();
+    hubs.serve_too("message", move |shutdown| {
+        nave_message::grpc::serve(listener, api, token, shutdown)
     });
     tracing::info!(address = %bound, "serving the message hub's gRPC API");
     Ok(bound)

@@ -4,7 +4,9 @@
 //! A local hub also serves gRPC when `grpc_listen` names it, so other processes (gateways,
 //! other hubs) can use it: this is how one binary makes the scaled-out deployment.
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -282,13 +284,7 @@ impl Hubs {
                     shutdown,
                 )),
             };
-            servers.push(tokio::spawn(async move {
-                match served.await {
-                    Ok(Ok(())) => {}
-                    Ok(Err(err)) => tracing::error!(%hub, %err, "a hub's gRPC server failed"),
-                    Err(err) => tracing::error!(%hub, %err, "a hub's gRPC server panicked"),
-                }
-            }));
+            servers.push(supervise(hub.as_str(), served));
             tracing::info!(%hub, address = %addr, "serving the hub's gRPC API");
         }
         Ok(Hubs {
@@ -308,13 +304,21 @@ impl Hubs {
         })
     }
 
-    /// Completes when the hubs stop: the shutdown signal of another gRPC server of this
-    /// process (the message hub's).
-    pub fn stopped(&self) -> impl Future<Output = ()> + Send + 'static {
+    /// Runs one more hub's gRPC server beside those of [`Hubs::open`] (the message hub's, which
+    /// starts later): `serve` gets the same shutdown signal, and [`Hubs::shutdown`] waits for it.
+    pub fn serve_too<F>(
+        &mut self,
+        hub: &'static str,
+        serve: impl FnOnce(Pin<Box<dyn Future<Output = ()> + Send>>) -> F,
+    ) where
+        F: Future<Output = nave_hub_core::Result<()>> + Send + 'static,
+    {
         let mut stopped = self.stop.subscribe();
-        async move {
+        let shutdown = Box::pin(async move {
             let _ = stopped.wait_for(|stop| *stop).await;
-        }
+        });
+        self.servers
+            .push(supervise(hub, tokio::spawn(serve(shutdown))));
     }
 
     /// Stops the gRPC servers of local hubs, letting calls in flight finish.
@@ -330,6 +334,17 @@ impl Drop for Hubs {
     fn drop(&mut self) {
         let _ = self.stop.send(true);
     }
+}
+
+/// Logs how a hub's gRPC server task ended, if not cleanly.
+fn supervise(hub: &'static str, served: JoinHandle<nave_hub_core::Result<()>>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        match served.await {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => tracing::error!(%hub, %err, "a hub's gRPC server failed"),
+            Err(err) => tracing::error!(%hub, %err, "a hub's gRPC server panicked"),
+        }
+    })
 }
 
 /// No tables beyond the core ones (the event log and the saga runs): the subscription sagas'

@@ -219,6 +219,8 @@ impl Store {
             .busy_timeout(Duration::from_secs(5));
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            // No ping before each use: a file does not drop a connection.
+            .test_before_acquire(false)
             .connect_with(options.clone())
             .await
             .with_context(|| format!("opening the database in {}", dir.display()))?;
@@ -228,6 +230,7 @@ impl Store {
             .context("migrating the database")?;
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
+            .test_before_acquire(false)
             .connect_with(options.read_only(true))
             .await
             .with_context(|| format!("opening the database in {}", dir.display()))?;

@@ -13,6 +13,7 @@
 
 use nave_hub_core::db::HubMigrations;
 use nave_hub_core::events::{AppendEvent, EventRecord};
+use nave_hub_core::writer::{SqliteWriter, execute, query_opt};
 use nave_hub_core::{Db, DbConfig, Result, on_db};
 
 static SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -66,14 +67,19 @@ const PLAN_COLS: &str = "code, name, messages_per_period, installations, apps";
 pub struct BillingStore {
     /// The hub's own database.
     db: Db,
+    /// What runs for every message (the plan's lookup, the usage count), on SQLite.
+    writer: Option<SqliteWriter>,
 }
 
 impl BillingStore {
     /// Connects to the hub's database and migrates it.
     pub async fn open(config: &DbConfig) -> Result<Self> {
-        Ok(Self {
-            db: Db::connect(config, MIGRATIONS).await?,
-        })
+        let db = Db::connect(config, MIGRATIONS).await?;
+        let writer = match config {
+            DbConfig::Sqlite { path } => Some(SqliteWriter::open(path, "billing")?),
+            DbConfig::Postgres { .. } => None,
+        };
+        Ok(Self { db, writer })
     }
 
     /// The underlying database (for the event log).
@@ -148,6 +154,25 @@ impl BillingStore {
         let sql = "SELECT t.anchor_day, p.code, p.name, p.messages_per_period, p.installations, \
                    p.apps FROM tenant_plans t JOIN plans p ON p.code = t.plan_code \
                    WHERE t.tenant_id = $1";
+        if let Some(writer) = &self.writer {
+            let tenant_id = tenant_id.to_owned();
+            return writer
+                .run(move |conn| {
+                    query_opt(conn, sql, &[&tenant_id], |r| {
+                        Ok(TenantPlanJoin {
+                            anchor_day: r.get(0)?,
+                            plan: PlanRow {
+                                code: r.get(1)?,
+                                name: r.get(2)?,
+                                messages_per_period: r.get(3)?,
+                                installations: r.get(4)?,
+                                apps: r.get(5)?,
+                            },
+                        })
+                    })
+                })
+                .await;
+        }
         Ok(
             on_db!(&self.db, pool => sqlx::query_as::<_, TenantPlanJoin>(sql)
                 .bind(tenant_id).fetch_optional(pool).await)?,
@@ -179,6 +204,25 @@ impl BillingStore {
         let add = "UPDATE usage_counters SET used = used + $4 \
                    WHERE tenant_id = $1 AND metric = $2 AND period_start_ms = $3 \
                    AND used <= $5 - $4 RETURNING used";
+        if let Some(writer) = &self.writer {
+            let (tenant_id, metric, start) = (
+                key.tenant_id.to_owned(),
+                key.metric.to_owned(),
+                key.period_start_ms,
+            );
+            let limit = limit.unwrap_or(i64::MAX);
+            return writer
+                .run(move |conn| {
+                    execute(conn, create, &[&tenant_id, &metric, &start])?;
+                    query_opt(
+                        conn,
+                        add,
+                        &[&tenant_id, &metric, &start, &amount, &limit],
+                        |r| r.get::<_, i64>(0),
+                    )
+                })
+                .await;
+        }
         Ok(on_db!(&self.db, pool => {
             sqlx::query(create)
                 .bind(key.tenant_id).bind(key.metric).bind(key.period_start_ms)

@@ -135,6 +135,9 @@ impl Db {
                 // the connection across an await on another query of the same hub.
                 let pool = SqlitePoolOptions::new()
                     .max_connections(1)
+                    // A ping before each use is a round trip to the connection's thread that
+                    // finds nothing out: a file does not drop a connection.
+                    .test_before_acquire(false)
                     .connect_with(options)
                     .await?;
                 merged(&CORE_SQLITE, hub.sqlite).await?.run(&pool).await?;

@@ -147,6 +147,25 @@ macro_rules! impl_append {
 impl_append!(SqliteConnection);
 impl_append!(PgConnection);
 
+/// Appends an event on a [`crate::writer::SqliteWriter`]'s connection, inside its operation.
+pub fn append_event_sync(conn: &rusqlite::Connection, e: &EventRecord) -> Result<i64> {
+    let seq = crate::writer::query_opt(
+        conn,
+        INSERT,
+        &[
+            &e.id.to_string(),
+            &e.tenant_id.map(|t| t.to_string()),
+            &e.actor,
+            &e.kind,
+            &e.payload,
+            &e.correlation_id,
+            &e.at_ms,
+        ],
+        |row| row.get::<_, i64>(0),
+    )?;
+    seq.ok_or_else(|| Error::internal_msg("appending an event returned no seq"))
+}
+
 #[derive(sqlx::FromRow)]
 struct EventRow {
     seq: i64,

@@ -25,6 +25,7 @@ pub mod saga;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod wire;
+pub mod writer;
 
 pub use wire::pb;
 

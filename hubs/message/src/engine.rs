@@ -16,7 +16,7 @@
 //! back, and the message waits in the dead letters for a replay. Replies are delivered through
 //! the channel's `deliver` with the same retry and dead-letter rules.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -33,6 +33,9 @@ use crate::rules::CompiledRules;
 use crate::spokes::{Spokes, Tariff};
 use crate::store::{MessageRow, MessageStore, NewOutbound, Outcome, Progress};
 use crate::types::{ChannelMessage, Conversation, ConversationMode, MessageStatus, Reply};
+
+/// Pending messages of a conversation read at once.
+const PREFETCH: u32 = 16;
 
 /// How the engine works.
 #[derive(Debug, Clone)]
@@ -190,27 +193,38 @@ impl Engine {
     }
 
     /// Works through a conversation until nothing is due.
+    ///
+    /// Pending messages are read [`PREFETCH`] at a time, oldest first. A step that is to be
+    /// retried drops what was read, so the next read finds that message at the head again.
     async fn drain(self: Arc<Self>, conversation: Uuid) {
         let Ok(_permit) = self.permits.clone().acquire_owned().await else {
             return;
         };
         // The conversation as last read, for what never changes (its tenant, channel, person).
         let mut known: Option<Conversation> = None;
+        let mut ahead: VecDeque<MessageRow> = VecDeque::new();
         loop {
             if self.stopped.load(Ordering::SeqCst) {
                 self.release(conversation);
                 return;
             }
-            let next = match self.store.next_pending(conversation).await {
-                Ok(next) => next,
-                Err(error) => {
-                    tracing::warn!(%error, %conversation, "reading a conversation's work failed; trying again in a second");
-                    self.release(conversation);
-                    self.kick_at(conversation, self.clock.now_ms() + 1000);
-                    return;
+            if ahead.is_empty() {
+                // Anything stored after this read wakes the conversation again (`kick`).
+                self.active
+                    .lock()
+                    .expect("active lock")
+                    .insert(conversation, false);
+                match self.store.pending(conversation, PREFETCH).await {
+                    Ok(rows) => ahead.extend(rows),
+                    Err(error) => {
+                        tracing::warn!(%error, %conversation, "reading a conversation's work failed; trying again in a second");
+                        self.release(conversation);
+                        self.kick_at(conversation, self.clock.now_ms() + 1000);
+                        return;
+                    }
                 }
-            };
-            let Some(row) = next else {
+            }
+            let Some(row) = ahead.pop_front() else {
                 let mut active = self.active.lock().expect("active lock");
                 match active.get_mut(&conversation) {
                     Some(dirty) if *dirty => {
@@ -232,11 +246,31 @@ impl Engine {
                 self.kick_at(conversation, at);
                 return;
             }
-            if let Err(error) = self.work(&row, &mut known).await {
-                tracing::warn!(%error, message = %row.id, "recording a message's progress failed; trying again in a second");
-                self.release(conversation);
-                self.kick_at(conversation, self.clock.now_ms() + 1000);
-                return;
+            match self.work(&row, &mut known).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    ahead.clear();
+                    continue;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, message = %row.id, "recording a message's progress failed; trying again in a second");
+                    self.release(conversation);
+                    self.kick_at(conversation, self.clock.now_ms() + 1000);
+                    return;
+                }
+            }
+            if !ahead.is_empty() {
+                continue;
+            }
+            // Everything read is done: read again only if something new arrived meanwhile or
+            // the last step left the conversation's state to be read anew.
+            let mut active = self.active.lock().expect("active lock");
+            match active.get_mut(&conversation) {
+                Some(dirty) if *dirty => *dirty = false,
+                _ => {
+                    active.remove(&conversation);
+                    return;
+                }
             }
         }
     }
@@ -248,12 +282,14 @@ impl Engine {
             .remove(&conversation);
     }
 
-    /// One step on one message; an error means the outcome could not be recorded.
+    /// One step on one message; an error means the outcome could not be recorded. False when
+    /// the step added work to the conversation or is to be retried: what was read ahead is
+    /// then out of date.
     async fn work(
         self: &Arc<Self>,
         row: &MessageRow,
         known: &mut Option<Conversation>,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let mut progress = row.progress();
         let step = if row.direction == "in" {
             self.inbound(row, &mut progress, known).await
@@ -262,7 +298,7 @@ impl Engine {
         };
         let now = self.clock.now_ms();
         match step {
-            Step::Done => Ok(()),
+            Step::Done => Ok(true),
             Step::Settle {
                 outcome,
                 replies,
@@ -280,7 +316,9 @@ impl Engine {
                 }
                 self.store
                     .settle(row, &outcome, Some(&progress), &replies, mode, now)
-                    .await
+                    .await?;
+                // Replies are new work, stored after everything read so far.
+                Ok(replies.is_empty())
             }
             Step::Failed(error) if (row.attempts as u32 + 1) < self.config.max_attempts => {
                 self.stats.retries.fetch_add(1, Ordering::Relaxed);
@@ -288,7 +326,9 @@ impl Engine {
                 let outcome = Outcome::Retry { at_ms, error };
                 self.store
                     .settle(row, &outcome, Some(&progress), &[], None, now)
-                    .await
+                    .await?;
+                // The message stays at the head of the line until its retry is due.
+                Ok(false)
             }
             Step::Failed(error) | Step::Fatal(error) => {
                 self.stats.dead.fetch_add(1, Ordering::Relaxed);
@@ -303,7 +343,8 @@ impl Engine {
                 tracing::warn!(message = %row.id, attempts = row.attempts + 1, "a message went to the dead letters");
                 self.store
                     .settle(row, &outcome, Some(&progress), &[], None, now)
-                    .await
+                    .await?;
+                Ok(true)
             }
         }
     }

@@ -3,9 +3,15 @@
 //! Every query is written once for both backends and run through [`nave_hub_core::on_db!`].
 //! Each change of a message's status also appends a row to `message_status`, in the same
 //! transaction, so a message's history is exactly the changes that happened to it.
+//!
+//! On SQLite, what runs for every message (ingest, the engine's reads, progress, outcomes,
+//! deliveries) goes through a [`SqliteWriter`]: each operation is one hand-off to the
+//! database thread, and the operations of many messages share a commit. The statements are
+//! the same text on both paths (the constants below).
 
 use nave_hub_core::db::HubMigrations;
-use nave_hub_core::events::{AppendEvent, EventRecord};
+use nave_hub_core::events::{AppendEvent, EventRecord, append_event_sync};
+use nave_hub_core::writer::{SqliteWriter, execute, query_all, query_opt};
 use nave_hub_core::{Db, DbConfig, Error, Result, on_db};
 use uuid::Uuid;
 
@@ -262,14 +268,94 @@ pub enum Outcome {
 #[derive(Debug, Clone)]
 pub struct MessageStore {
     db: Db,
+    /// The hot paths, on SQLite.
+    writer: Option<SqliteWriter>,
+}
+
+const INSERT_CONVERSATION: &str = "INSERT INTO conversations (id, tenant_id, installation_id, \
+    platform, channel_conversation, sender, recipient, created_at_ms, last_message_at_ms) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) \
+    ON CONFLICT (installation_id, channel_conversation) DO NOTHING RETURNING id";
+const FIND_CONVERSATION: &str = "SELECT id FROM conversations \
+    WHERE installation_id = $1 AND channel_conversation = $2";
+const INSERT_INBOUND: &str = "INSERT INTO messages (id, tenant_id, conversation_id, \
+    installation_id, direction, channel_id, author, body, status, created_at_ms, \
+    updated_at_ms) VALUES ($1, $2, $3, $4, 'in', $5, 'contact', $6, 'received', $7, $7) \
+    ON CONFLICT (installation_id, channel_id) WHERE direction = 'in' DO NOTHING \
+    RETURNING seq";
+const BUMP_CONVERSATION: &str = "UPDATE conversations SET messages = messages + 1, \
+    last_message_at_ms = CASE WHEN last_message_at_ms > $2 THEN last_message_at_ms ELSE $2 END \
+    WHERE id = $1";
+const RECEIVED: &str = "INSERT INTO message_status (message_id, status, at_ms) \
+    VALUES ($1, 'received', $2)";
+const SAVE_PROGRESS: &str = "UPDATE messages SET progress = $2, updated_at_ms = $3 WHERE id = $1";
+const SETTLE: &str = "UPDATE messages SET status = $2, last_error = $3, next_attempt_at_ms = NULL, \
+    progress = COALESCE($4, progress), updated_at_ms = $5 WHERE id = $1";
+const RETRY: &str = "UPDATE messages SET status = 'retrying', attempts = attempts + 1, \
+    last_error = $2, next_attempt_at_ms = $3, \
+    progress = COALESCE($4, progress), updated_at_ms = $5 WHERE id = $1";
+const INSERT_REPLY: &str = "INSERT INTO messages (id, tenant_id, conversation_id, installation_id, \
+    direction, author, body, status, reply_to, created_at_ms, updated_at_ms) \
+    VALUES ($1, $2, $3, $4, 'out', $5, $6, 'queued', $7, $8, $8)";
+const HISTORY: &str = "INSERT INTO message_status (message_id, status, detail, at_ms) \
+    VALUES ($1, $2, $3, $4)";
+const AFTER_REPLIES: &str = "UPDATE conversations SET messages = messages + $2, \
+    mode = COALESCE($3, mode), last_message_at_ms = $4 WHERE id = $1";
+const DELIVERED: &str = "UPDATE messages SET status = 'delivered', channel_id = $2, \
+    last_error = NULL, next_attempt_at_ms = NULL, updated_at_ms = $3 WHERE id = $1";
+const SET_CONTACT: &str = "UPDATE conversations SET contact_id = $2 WHERE id = $1";
+
+/// A `messages` row read on the writer's connection, columns in [`MESSAGE_COLS`] order.
+fn message_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRow> {
+    Ok(MessageRow {
+        seq: row.get(0)?,
+        id: row.get(1)?,
+        tenant_id: row.get(2)?,
+        conversation_id: row.get(3)?,
+        installation_id: row.get(4)?,
+        direction: row.get(5)?,
+        channel_id: row.get(6)?,
+        author: row.get(7)?,
+        body: row.get(8)?,
+        status: row.get(9)?,
+        attempts: row.get(10)?,
+        next_attempt_at_ms: row.get(11)?,
+        last_error: row.get(12)?,
+        progress: row.get(13)?,
+        reply_to: row.get(14)?,
+        created_at_ms: row.get(15)?,
+        updated_at_ms: row.get(16)?,
+    })
+}
+
+/// A `conversations` row read on the writer's connection, in [`CONVERSATION_COLS`] order.
+fn conversation_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ConversationRow> {
+    Ok(ConversationRow {
+        id: row.get(0)?,
+        tenant_id: row.get(1)?,
+        installation_id: row.get(2)?,
+        platform: row.get(3)?,
+        channel_conversation: row.get(4)?,
+        sender: row.get(5)?,
+        recipient: row.get(6)?,
+        contact_id: row.get(7)?,
+        mode: row.get(8)?,
+        assignee: row.get(9)?,
+        messages: row.get(10)?,
+        created_at_ms: row.get(11)?,
+        last_message_at_ms: row.get(12)?,
+    })
 }
 
 impl MessageStore {
     /// Connects to the hub's database and migrates it.
     pub async fn open(config: &DbConfig) -> Result<Self> {
-        Ok(Self {
-            db: Db::connect(config, MIGRATIONS).await?,
-        })
+        let db = Db::connect(config, MIGRATIONS).await?;
+        let writer = match config {
+            DbConfig::Sqlite { path } => Some(SqliteWriter::open(path, "message")?),
+            DbConfig::Postgres { .. } => None,
+        };
+        Ok(Self { db, writer })
     }
 
     /// The underlying database (for the event log).
@@ -285,28 +371,79 @@ impl MessageStore {
         batch: &[NewInbound],
         started: &(dyn Fn(&NewInbound, Uuid) -> EventRecord + Sync),
     ) -> Result<Vec<(Uuid, bool)>> {
-        let insert_conversation = "INSERT INTO conversations (id, tenant_id, installation_id, \
-            platform, channel_conversation, sender, recipient, created_at_ms, last_message_at_ms) \
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) \
-            ON CONFLICT (installation_id, channel_conversation) DO NOTHING RETURNING id";
-        let find_conversation = "SELECT id FROM conversations \
-            WHERE installation_id = $1 AND channel_conversation = $2";
-        let insert_message = "INSERT INTO messages (id, tenant_id, conversation_id, \
-            installation_id, direction, channel_id, author, body, status, created_at_ms, \
-            updated_at_ms) VALUES ($1, $2, $3, $4, 'in', $5, 'contact', $6, 'received', $7, $7) \
-            ON CONFLICT (installation_id, channel_id) WHERE direction = 'in' DO NOTHING \
-            RETURNING seq";
-        let bump = "UPDATE conversations SET messages = messages + 1, \
-            last_message_at_ms = CASE WHEN last_message_at_ms > $2 THEN last_message_at_ms ELSE $2 END \
-            WHERE id = $1";
-        let status = "INSERT INTO message_status (message_id, status, at_ms) \
-            VALUES ($1, 'received', $2)";
+        if let Some(writer) = &self.writer {
+            // Each message with the id and event its conversation gets if it is new.
+            let batch: Vec<(NewInbound, Uuid, EventRecord)> = batch
+                .iter()
+                .map(|m| {
+                    let id = Uuid::now_v7();
+                    (m.clone(), id, started(m, id))
+                })
+                .collect();
+            return writer
+                .run(move |conn| {
+                    let mut out = Vec::with_capacity(batch.len());
+                    for (m, new_id, event) in &batch {
+                        let (tenant, installation) =
+                            (m.tenant_id.to_string(), m.installation_id.to_string());
+                        let created = query_opt(
+                            conn,
+                            INSERT_CONVERSATION,
+                            &[
+                                &new_id.to_string(),
+                                &tenant,
+                                &installation,
+                                &m.platform,
+                                &m.channel_conversation,
+                                &m.sender,
+                                &m.recipient,
+                                &m.at_ms,
+                            ],
+                            |row| row.get::<_, String>(0),
+                        )?;
+                        let conversation = match created {
+                            Some(id) => {
+                                append_event_sync(conn, event)?;
+                                id
+                            }
+                            None => query_opt(
+                                conn,
+                                FIND_CONVERSATION,
+                                &[&installation, &m.channel_conversation],
+                                |row| row.get::<_, String>(0),
+                            )?
+                            .ok_or_else(|| Error::internal_msg("a conversation vanished"))?,
+                        };
+                        let inserted = query_opt(
+                            conn,
+                            INSERT_INBOUND,
+                            &[
+                                &m.id.to_string(),
+                                &tenant,
+                                &conversation,
+                                &installation,
+                                &m.channel_id,
+                                &m.body,
+                                &m.at_ms,
+                            ],
+                            |row| row.get::<_, i64>(0),
+                        )?;
+                        if inserted.is_some() {
+                            execute(conn, BUMP_CONVERSATION, &[&conversation, &m.at_ms])?;
+                            execute(conn, RECEIVED, &[&m.id.to_string(), &m.at_ms])?;
+                        }
+                        out.push((uuid(&conversation)?, inserted.is_some()));
+                    }
+                    Ok(out)
+                })
+                .await;
+        }
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             let mut out = Vec::with_capacity(batch.len());
             for m in batch {
                 let new_id = Uuid::now_v7();
-                let created: Option<String> = sqlx::query_scalar(insert_conversation)
+                let created: Option<String> = sqlx::query_scalar(INSERT_CONVERSATION)
                     .bind(new_id.to_string())
                     .bind(m.tenant_id.to_string())
                     .bind(m.installation_id.to_string())
@@ -322,13 +459,13 @@ impl MessageStore {
                         tx.append_event(&started(m, new_id)).await?;
                         id
                     }
-                    None => sqlx::query_scalar(find_conversation)
+                    None => sqlx::query_scalar(FIND_CONVERSATION)
                         .bind(m.installation_id.to_string())
                         .bind(&m.channel_conversation)
                         .fetch_one(&mut *tx)
                         .await?,
                 };
-                let inserted: Option<i64> = sqlx::query_scalar(insert_message)
+                let inserted: Option<i64> = sqlx::query_scalar(INSERT_INBOUND)
                     .bind(m.id.to_string())
                     .bind(m.tenant_id.to_string())
                     .bind(&conversation)
@@ -339,8 +476,8 @@ impl MessageStore {
                     .fetch_optional(&mut *tx)
                     .await?;
                 if inserted.is_some() {
-                    sqlx::query(bump).bind(&conversation).bind(m.at_ms).execute(&mut *tx).await?;
-                    sqlx::query(status).bind(m.id.to_string()).bind(m.at_ms).execute(&mut *tx).await?;
+                    sqlx::query(BUMP_CONVERSATION).bind(&conversation).bind(m.at_ms).execute(&mut *tx).await?;
+                    sqlx::query(RECEIVED).bind(m.id.to_string()).bind(m.at_ms).execute(&mut *tx).await?;
                 }
                 out.push((uuid(&conversation)?, inserted.is_some()));
             }
@@ -349,15 +486,21 @@ impl MessageStore {
         })
     }
 
-    /// The oldest message of a conversation that still has work to do.
-    pub async fn next_pending(&self, conversation: Uuid) -> Result<Option<MessageRow>> {
+    /// A conversation's oldest messages that still have work to do, up to `limit`, in order.
+    pub async fn pending(&self, conversation: Uuid, limit: u32) -> Result<Vec<MessageRow>> {
         let sql = format!(
             "SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = $1 \
-             AND status IN {PENDING} ORDER BY seq LIMIT 1"
+             AND status IN {PENDING} ORDER BY seq LIMIT $2"
         );
+        let (id, limit) = (conversation.to_string(), i64::from(limit));
+        if let Some(writer) = &self.writer {
+            return writer
+                .run(move |conn| query_all(conn, &sql, &[&id, &limit], message_row))
+                .await;
+        }
         Ok(
             on_db!(&self.db, pool => sqlx::query_as::<_, MessageRow>(&sql)
-            .bind(conversation.to_string()).fetch_optional(pool).await)?,
+            .bind(id).bind(limit).fetch_all(pool).await)?,
         )
     }
 
@@ -378,8 +521,15 @@ impl MessageStore {
         now_ms: i64,
     ) -> Result<()> {
         let json = serde_json::to_string(progress).map_err(Error::internal)?;
-        on_db!(&self.db, pool => sqlx::query(
-            "UPDATE messages SET progress = $2, updated_at_ms = $3 WHERE id = $1")
+        if let Some(writer) = &self.writer {
+            let message = message.to_owned();
+            return writer
+                .run(move |conn| {
+                    execute(conn, SAVE_PROGRESS, &[&message, &json, &now_ms]).map(|_| ())
+                })
+                .await;
+        }
+        on_db!(&self.db, pool => sqlx::query(SAVE_PROGRESS)
             .bind(message).bind(json).bind(now_ms).execute(pool).await.map(|_| ()))?;
         Ok(())
     }
@@ -398,58 +548,118 @@ impl MessageStore {
         let progress = progress
             .map(|p| serde_json::to_string(p).map_err(Error::internal))
             .transpose()?;
-        let insert_reply = "INSERT INTO messages (id, tenant_id, conversation_id, installation_id, \
-            direction, author, body, status, reply_to, created_at_ms, updated_at_ms) \
-            VALUES ($1, $2, $3, $4, 'out', $5, $6, 'queued', $7, $8, $8)";
-        let history = "INSERT INTO message_status (message_id, status, detail, at_ms) \
-            VALUES ($1, $2, $3, $4)";
+        if let Some(writer) = &self.writer {
+            let (id, tenant, conversation, installation) = (
+                message.id.clone(),
+                message.tenant_id.clone(),
+                message.conversation_id.clone(),
+                message.installation_id.clone(),
+            );
+            let (outcome, replies) = (outcome.clone(), replies.to_vec());
+            return writer
+                .run(move |conn| {
+                    match &outcome {
+                        Outcome::Settled {
+                            status,
+                            detail,
+                            error,
+                        } => {
+                            execute(
+                                conn,
+                                SETTLE,
+                                &[&id, &status.as_str(), error, &progress, &now_ms],
+                            )?;
+                            execute(
+                                conn,
+                                HISTORY,
+                                &[
+                                    &id,
+                                    &status.as_str(),
+                                    &detail.as_ref().or(error.as_ref()),
+                                    &now_ms,
+                                ],
+                            )?;
+                        }
+                        Outcome::Retry { at_ms, error } => {
+                            execute(conn, RETRY, &[&id, error, at_ms, &progress, &now_ms])?;
+                            execute(conn, HISTORY, &[&id, &"retrying", error, &now_ms])?;
+                        }
+                    }
+                    for reply in &replies {
+                        let reply_id = reply.id.to_string();
+                        execute(
+                            conn,
+                            INSERT_REPLY,
+                            &[
+                                &reply_id,
+                                &tenant,
+                                &conversation,
+                                &installation,
+                                &reply.author,
+                                &reply.body,
+                                &reply.reply_to.map(|r| r.to_string()),
+                                &now_ms,
+                            ],
+                        )?;
+                        execute(
+                            conn,
+                            HISTORY,
+                            &[&reply_id, &"queued", &None::<String>, &now_ms],
+                        )?;
+                    }
+                    if !replies.is_empty() || mode.is_some() {
+                        execute(
+                            conn,
+                            AFTER_REPLIES,
+                            &[
+                                &conversation,
+                                &(replies.len() as i64),
+                                &mode.map(|m| m.as_str()),
+                                &now_ms,
+                            ],
+                        )?;
+                    }
+                    Ok(())
+                })
+                .await;
+        }
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             match outcome {
                 Outcome::Settled { status, detail, error } => {
-                    sqlx::query(
-                        "UPDATE messages SET status = $2, last_error = $3, next_attempt_at_ms = NULL, \
-                         progress = COALESCE($4, progress), updated_at_ms = $5 WHERE id = $1",
-                    )
-                    .bind(&message.id).bind(status.as_str()).bind(error).bind(&progress).bind(now_ms)
-                    .execute(&mut *tx).await?;
-                    sqlx::query(history)
+                    sqlx::query(SETTLE)
+                        .bind(&message.id).bind(status.as_str()).bind(error).bind(&progress).bind(now_ms)
+                        .execute(&mut *tx).await?;
+                    sqlx::query(HISTORY)
                         .bind(&message.id).bind(status.as_str())
                         .bind(detail.as_ref().or(error.as_ref())).bind(now_ms)
                         .execute(&mut *tx).await?;
                 }
                 Outcome::Retry { at_ms, error } => {
-                    sqlx::query(
-                        "UPDATE messages SET status = 'retrying', attempts = attempts + 1, \
-                         last_error = $2, next_attempt_at_ms = $3, \
-                         progress = COALESCE($4, progress), updated_at_ms = $5 WHERE id = $1",
-                    )
-                    .bind(&message.id).bind(error).bind(at_ms).bind(&progress).bind(now_ms)
-                    .execute(&mut *tx).await?;
-                    sqlx::query(history)
+                    sqlx::query(RETRY)
+                        .bind(&message.id).bind(error).bind(at_ms).bind(&progress).bind(now_ms)
+                        .execute(&mut *tx).await?;
+                    sqlx::query(HISTORY)
                         .bind(&message.id).bind("retrying").bind(error).bind(now_ms)
                         .execute(&mut *tx).await?;
                 }
             }
             for reply in replies {
-                sqlx::query(insert_reply)
+                sqlx::query(INSERT_REPLY)
                     .bind(reply.id.to_string()).bind(&message.tenant_id)
                     .bind(&message.conversation_id).bind(&message.installation_id)
                     .bind(&reply.author).bind(&reply.body)
                     .bind(reply.reply_to.map(|r| r.to_string())).bind(now_ms)
                     .execute(&mut *tx).await?;
-                sqlx::query(history)
+                sqlx::query(HISTORY)
                     .bind(reply.id.to_string()).bind("queued").bind(None::<String>).bind(now_ms)
                     .execute(&mut *tx).await?;
             }
             if !replies.is_empty() || mode.is_some() {
-                sqlx::query(
-                    "UPDATE conversations SET messages = messages + $2, \
-                     mode = COALESCE($3, mode), last_message_at_ms = $4 WHERE id = $1",
-                )
-                .bind(&message.conversation_id).bind(replies.len() as i64)
-                .bind(mode.map(|m| m.as_str())).bind(now_ms)
-                .execute(&mut *tx).await?;
+                sqlx::query(AFTER_REPLIES)
+                    .bind(&message.conversation_id).bind(replies.len() as i64)
+                    .bind(mode.map(|m| m.as_str())).bind(now_ms)
+                    .execute(&mut *tx).await?;
             }
             tx.commit().await?;
             Ok::<_, Error>(())
@@ -464,13 +674,22 @@ impl MessageStore {
         now_ms: i64,
     ) -> Result<()> {
         let ids = channel_ids.join(",");
+        if let Some(writer) = &self.writer {
+            let id = message.id.clone();
+            return writer
+                .run(move |conn| {
+                    execute(conn, DELIVERED, &[&id, &ids, &now_ms])?;
+                    execute(conn, HISTORY, &[&id, &"delivered", &ids, &now_ms])?;
+                    Ok(())
+                })
+                .await;
+        }
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
-            sqlx::query("UPDATE messages SET status = 'delivered', channel_id = $2, last_error = NULL, \
-                         next_attempt_at_ms = NULL, updated_at_ms = $3 WHERE id = $1")
+            sqlx::query(DELIVERED)
                 .bind(&message.id).bind(&ids).bind(now_ms).execute(&mut *tx).await?;
-            sqlx::query("INSERT INTO message_status (message_id, status, detail, at_ms) VALUES ($1, 'delivered', $2, $3)")
-                .bind(&message.id).bind(&ids).bind(now_ms).execute(&mut *tx).await?;
+            sqlx::query(HISTORY)
+                .bind(&message.id).bind("delivered").bind(&ids).bind(now_ms).execute(&mut *tx).await?;
             tx.commit().await?;
             Ok::<_, Error>(())
         })
@@ -590,6 +809,13 @@ impl MessageStore {
     /// One conversation.
     pub async fn conversation(&self, id: Uuid) -> Result<Option<Conversation>> {
         let sql = format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1");
+        if let Some(writer) = &self.writer {
+            let id = id.to_string();
+            let row = writer
+                .run(move |conn| query_opt(conn, &sql, &[&id], conversation_row))
+                .await?;
+            return row.map(Conversation::try_from).transpose();
+        }
         let row = on_db!(&self.db, pool => sqlx::query_as::<_, ConversationRow>(&sql)
             .bind(id.to_string()).fetch_optional(pool).await)?;
         row.map(Conversation::try_from).transpose()
@@ -676,7 +902,13 @@ impl MessageStore {
 
     /// Notes the contact behind a conversation.
     pub async fn set_contact(&self, id: Uuid, contact: Uuid) -> Result<()> {
-        on_db!(&self.db, pool => sqlx::query("UPDATE conversations SET contact_id = $2 WHERE id = $1")
+        if let Some(writer) = &self.writer {
+            let (id, contact) = (id.to_string(), contact.to_string());
+            return writer
+                .run(move |conn| execute(conn, SET_CONTACT, &[&id, &contact]).map(|_| ()))
+                .await;
+        }
+        on_db!(&self.db, pool => sqlx::query(SET_CONTACT)
             .bind(id.to_string()).bind(contact.to_string()).execute(pool).await.map(|_| ()))?;
         Ok(())
     }

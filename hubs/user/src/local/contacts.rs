@@ -450,6 +450,16 @@ impl LocalUser {
                 installation.as_str(),
                 identity.channel_user_id.as_str(),
             );
+            if profile == ContactProfile::default() {
+                // Only the counters change: what every message does, in one operation.
+                if let Some((row, identities)) = self
+                    .store()
+                    .count_activity(key, counts, at_ms, self.now_ms())
+                    .await?
+                {
+                    return contact_of(row, &identities);
+                }
+            }
             let counted = self
                 .store()
                 .record_activity(key, counts, at_ms, self.now_ms(), |r| {

@@ -5,6 +5,7 @@
 //! other transaction rolls back and finds the winner's contact.
 
 use nave_hub_core::events::{AppendEvent, EventRecord};
+use nave_hub_core::writer::{query_all, query_opt};
 use nave_hub_core::{Result, on_db};
 
 use super::UserStore;
@@ -46,6 +47,44 @@ const CONTACT_COLS: &str = "id, tenant_id, name, first_name, last_name, picture_
      created_at_ms, updated_at_ms";
 const IDENTITY_COLS: &str =
     "tenant_id, installation_id, channel_user_id, channel, contact_id, created_at_ms";
+
+/// Adds `$1` in and `$2` out to the contact known by the identity (`$5`, `$6`, `$7`), seen at
+/// `$3`, changed at `$4`; returns the contact.
+fn activity_sql() -> String {
+    format!(
+        "UPDATE contacts SET messages_in = messages_in + $1, messages_out = messages_out + $2, \
+         first_seen_at_ms = CASE WHEN first_seen_at_ms IS NULL OR first_seen_at_ms > $3 \
+           THEN $3 ELSE first_seen_at_ms END, \
+         last_seen_at_ms = CASE WHEN last_seen_at_ms IS NULL OR last_seen_at_ms < $3 \
+           THEN $3 ELSE last_seen_at_ms END, \
+         updated_at_ms = $4 \
+         WHERE id = (SELECT contact_id FROM contact_identities WHERE tenant_id = $5 \
+           AND installation_id = $6 AND channel_user_id = $7) \
+         RETURNING {CONTACT_COLS}"
+    )
+}
+
+/// A `contacts` row read on the writer's connection, in [`CONTACT_COLS`] order.
+fn contact_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ContactRow> {
+    Ok(ContactRow {
+        id: r.get(0)?,
+        tenant_id: r.get(1)?,
+        name: r.get(2)?,
+        first_name: r.get(3)?,
+        last_name: r.get(4)?,
+        picture_url: r.get(5)?,
+        locale: r.get(6)?,
+        time_zone: r.get(7)?,
+        email: r.get(8)?,
+        phone: r.get(9)?,
+        messages_in: r.get(10)?,
+        messages_out: r.get(11)?,
+        first_seen_at_ms: r.get(12)?,
+        last_seen_at_ms: r.get(13)?,
+        created_at_ms: r.get(14)?,
+        updated_at_ms: r.get(15)?,
+    })
+}
 
 /// Escapes `%`, `_` and `\` for a `LIKE ... ESCAPE '\'` pattern.
 fn like_pattern(search: &str) -> String {
@@ -266,6 +305,73 @@ impl UserStore {
         })
     }
 
+    /// Counts messages on the contact known by an identity and reads its identities, changing
+    /// nothing else: what every message does. `None`, with nothing written, if no contact has
+    /// the identity. On SQLite one operation on the hub's writer.
+    pub async fn count_activity(
+        &self,
+        identity: (&str, &str, &str),
+        counts: (i64, i64),
+        at_ms: i64,
+        now_ms: i64,
+    ) -> Result<Option<(ContactRow, Vec<IdentityRow>)>> {
+        let Some(writer) = &self.writer else {
+            let Some(row) = self
+                .record_activity(identity, counts, at_ms, now_ms, |_| Ok(None))
+                .await?
+            else {
+                return Ok(None);
+            };
+            let identities = self.identities_of(&[row.id.as_str()]).await?;
+            return Ok(Some((row, identities)));
+        };
+        let (tenant_id, installation_id, channel_user_id) = (
+            identity.0.to_owned(),
+            identity.1.to_owned(),
+            identity.2.to_owned(),
+        );
+        writer
+            .run(move |conn| {
+                let Some(row) = query_opt(
+                    conn,
+                    &activity_sql(),
+                    &[
+                        &counts.0,
+                        &counts.1,
+                        &at_ms,
+                        &now_ms,
+                        &tenant_id,
+                        &installation_id,
+                        &channel_user_id,
+                    ],
+                    contact_row,
+                )?
+                else {
+                    return Ok(None);
+                };
+                let identities = query_all(
+                    conn,
+                    &format!(
+                        "SELECT {IDENTITY_COLS} FROM contact_identities WHERE contact_id IN ($1) \
+                         ORDER BY created_at_ms, installation_id, channel_user_id"
+                    ),
+                    &[&row.id],
+                    |r| {
+                        Ok(IdentityRow {
+                            tenant_id: r.get(0)?,
+                            installation_id: r.get(1)?,
+                            channel_user_id: r.get(2)?,
+                            channel: r.get(3)?,
+                            contact_id: r.get(4)?,
+                            created_at_ms: r.get(5)?,
+                        })
+                    },
+                )?;
+                Ok(Some((row, identities)))
+            })
+            .await
+    }
+
     /// Counts messages on the contact known by an identity, in one transaction whose first
     /// statement is the counter update; then `change` may edit the profile (and return the event
     /// for that). `None`, with nothing written, if no contact has the identity.
@@ -281,17 +387,7 @@ impl UserStore {
         F: FnOnce(&mut ContactRow) -> Result<Option<EventRecord>> + Send,
     {
         let (tenant_id, installation_id, channel_user_id) = identity;
-        let sql = format!(
-            "UPDATE contacts SET messages_in = messages_in + $1, messages_out = messages_out + $2, \
-             first_seen_at_ms = CASE WHEN first_seen_at_ms IS NULL OR first_seen_at_ms > $3 \
-               THEN $3 ELSE first_seen_at_ms END, \
-             last_seen_at_ms = CASE WHEN last_seen_at_ms IS NULL OR last_seen_at_ms < $3 \
-               THEN $3 ELSE last_seen_at_ms END, \
-             updated_at_ms = $4 \
-             WHERE id = (SELECT contact_id FROM contact_identities WHERE tenant_id = $5 \
-               AND installation_id = $6 AND channel_user_id = $7) \
-             RETURNING {CONTACT_COLS}"
-        );
+        let sql = activity_sql();
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             let Some(mut row) = sqlx::query_as::<_, ContactRow>(&sql)

@@ -47,14 +47,21 @@ const PROFILE_COLS: &str = "user_id, display_name, avatar_url, locale, time_zone
 pub struct UserStore {
     /// The hub's own database.
     db: Db,
+    /// What runs for every message (the contact's counters), on SQLite.
+    writer: Option<nave_hub_core::writer::SqliteWriter>,
 }
 
 impl UserStore {
     /// Connects to the hub's database and migrates it.
     pub async fn open(config: &DbConfig) -> Result<Self> {
-        Ok(Self {
-            db: Db::connect(config, MIGRATIONS).await?,
-        })
+        let db = Db::connect(config, MIGRATIONS).await?;
+        let writer = match config {
+            DbConfig::Sqlite { path } => {
+                Some(nave_hub_core::writer::SqliteWriter::open(path, "user")?)
+            }
+            DbConfig::Postgres { .. } => None,
+        };
+        Ok(Self { db, writer })
     }
 
     /// The underlying database (for the event log).

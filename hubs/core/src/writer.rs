@@ -1,0 +1,356 @@
+//! A hub's hot paths on SQLite: whole operations run on one thread, committed in groups.
+//!
+//! # Why
+//!
+//! sqlx runs each SQLite connection on a thread of its own and hands it every *statement*: a
+//! transaction of five statements is five round trips between threads, each one a wake-up and
+//! a context switch, and the connection is held meanwhile. Under load the message flow spent
+//! half its CPU switching threads this way, and the one connection sat idle between the
+//! statements of the transaction that held it.
+//!
+//! A [`SqliteWriter`] owns a connection of its own on a dedicated thread. Callers hand it whole
+//! operations (closures over a [`rusqlite::Connection`]); the thread runs every operation that
+//! queued meanwhile inside **one transaction**, each in a savepoint of its own, commits once, and
+//! only then answers each caller. So an operation costs one hand-off however many statements it
+//! has, and a burst of operations costs one commit.
+//!
+//! An operation that fails is rolled back to its savepoint and fails alone; the others commit.
+//! If the commit fails, every operation of the group fails. An operation that panics fails
+//! with an internal error; the thread goes on.
+//!
+//! Only the paths that run for every message use it; the rest of a hub's queries stay on sqlx,
+//! over the same file. SQL is shared between the two: statements keep the `$1` placeholders of
+//! the sqlx queries, bound here by name ([`execute`], [`query_opt`], [`query_all`]).
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use rusqlite::types::ToSql;
+use rusqlite::{Connection, OpenFlags, Row};
+use tokio::sync::oneshot;
+
+use crate::error::{Error, Result};
+
+/// Most operations committed together; more wait for the next group.
+const MAX_GROUP: usize = 256;
+
+/// The thread that runs a hub's hot operations on its SQLite file.
+#[derive(Debug, Clone)]
+pub struct SqliteWriter {
+    queue: mpsc::Sender<Box<dyn Job>>,
+}
+
+trait Job: Send {
+    /// Runs the operation; false when it failed (and must be rolled back).
+    fn run(&mut self, conn: &Connection) -> bool;
+    /// Answers the caller once the group's fate is known.
+    fn finish(self: Box<Self>, committed: std::result::Result<(), String>);
+}
+
+impl std::fmt::Debug for dyn Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Job")
+    }
+}
+
+struct Op<T, F> {
+    work: Option<F>,
+    out: Option<Result<T>>,
+    reply: oneshot::Sender<Result<T>>,
+}
+
+impl<T, F> Job for Op<T, F>
+where
+    T: Send,
+    F: FnOnce(&Connection) -> Result<T> + Send,
+{
+    fn run(&mut self, conn: &Connection) -> bool {
+        let Some(work) = self.work.take() else {
+            return false;
+        };
+        let out = catch_unwind(AssertUnwindSafe(|| work(conn)))
+            .unwrap_or_else(|_| Err(Error::internal_msg("a database operation panicked")));
+        let ok = out.is_ok();
+        self.out = Some(out);
+        ok
+    }
+
+    fn finish(self: Box<Self>, committed: std::result::Result<(), String>) {
+        let out = match (committed, self.out) {
+            (Ok(()), Some(out)) => out,
+            (Ok(()), None) => Err(Error::internal_msg("a database operation did not run")),
+            // Its own failure says more than the group's.
+            (Err(_), Some(Err(error))) => Err(error),
+            (Err(error), _) => Err(Error::Unavailable(format!(
+                "the database did not commit: {error}"
+            ))),
+        };
+        let _ = self.reply.send(out);
+    }
+}
+
+impl SqliteWriter {
+    /// Opens a connection to `path` (a database sqlx has created and migrated) on a new thread
+    /// named after `hub`.
+    pub fn open(path: &Path, hub: &str) -> Result<SqliteWriter> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI,
+        )
+        .map_err(|e| Error::internal_msg(format!("opening {}: {e}", path.display())))?;
+        // As the sqlx connections are set up (db.rs): WAL, NORMAL sync, foreign keys, and a
+        // wait rather than a failure when the sqlx connection holds the write lock.
+        conn.busy_timeout(Duration::from_secs(10)).map_err(sql)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+        )
+        .map_err(sql)?;
+        conn.set_prepared_statement_cache_capacity(64);
+        let (queue, jobs) = mpsc::channel::<Box<dyn Job>>();
+        std::thread::Builder::new()
+            .name(format!("{hub}-db"))
+            .spawn(move || run(conn, jobs))
+            .map_err(Error::internal)?;
+        Ok(SqliteWriter { queue })
+    }
+
+    /// Runs `work` in the next group's transaction and answers once that committed.
+    pub async fn run<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let op = Op {
+            work: Some(work),
+            out: None,
+            reply,
+        };
+        self.queue
+            .send(Box::new(op))
+            .map_err(|_| Error::Unavailable("the database thread has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| Error::Unavailable("the database thread has stopped".into()))?
+    }
+}
+
+fn run(conn: Connection, jobs: mpsc::Receiver<Box<dyn Job>>) {
+    let mut group: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_GROUP);
+    while let Ok(first) = jobs.recv() {
+        group.push(first);
+        while group.len() < MAX_GROUP {
+            match jobs.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        let committed = run_group(&conn, &mut group);
+        if let Err(error) = &committed {
+            tracing::error!(%error, operations = group.len(), "a group of database operations did not commit");
+        }
+        for job in group.drain(..) {
+            job.finish(committed.clone());
+        }
+    }
+}
+
+fn run_group(conn: &Connection, group: &mut [Box<dyn Job>]) -> std::result::Result<(), String> {
+    let step = |sql: &str| conn.execute_batch(sql).map_err(|e| e.to_string());
+    step("BEGIN IMMEDIATE")?;
+    let ran = (|| {
+        for job in group.iter_mut() {
+            step("SAVEPOINT op")?;
+            if job.run(conn) {
+                step("RELEASE op")?;
+            } else {
+                step("ROLLBACK TO op")?;
+                step("RELEASE op")?;
+            }
+        }
+        step("COMMIT")
+    })();
+    if ran.is_err() && !conn.is_autocommit() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    ran
+}
+
+/// A rusqlite error as the hub's: a busy file may pass, anything else is internal.
+pub fn sql(e: rusqlite::Error) -> Error {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+            Error::Unavailable(format!("the database is busy: {e}"))
+        }
+        _ => Error::internal(e),
+    }
+}
+
+fn bind(stmt: &mut rusqlite::CachedStatement<'_>, params: &[&dyn ToSql]) -> Result<()> {
+    for (i, value) in params.iter().enumerate() {
+        let name = format!("${}", i + 1);
+        if let Some(index) = stmt.parameter_index(&name).map_err(sql)? {
+            stmt.raw_bind_parameter(index, value).map_err(sql)?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs a statement with `$1`… bound to `params`; returns the rows it changed.
+pub fn execute(conn: &Connection, query: &str, params: &[&dyn ToSql]) -> Result<usize> {
+    let mut stmt = conn.prepare_cached(query).map_err(sql)?;
+    bind(&mut stmt, params)?;
+    stmt.raw_execute().map_err(sql)
+}
+
+/// The first row of a query, if any.
+pub fn query_opt<T>(
+    conn: &Connection,
+    query: &str,
+    params: &[&dyn ToSql],
+    map: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+) -> Result<Option<T>> {
+    let mut stmt = conn.prepare_cached(query).map_err(sql)?;
+    bind(&mut stmt, params)?;
+    let mut rows = stmt.raw_query();
+    match rows.next().map_err(sql)? {
+        Some(row) => Ok(Some(map(row).map_err(sql)?)),
+        None => Ok(None),
+    }
+}
+
+/// Every row of a query.
+pub fn query_all<T>(
+    conn: &Connection,
+    query: &str,
+    params: &[&dyn ToSql],
+    mut map: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+) -> Result<Vec<T>> {
+    let mut stmt = conn.prepare_cached(query).map_err(sql)?;
+    bind(&mut stmt, params)?;
+    let mut rows = stmt.raw_query();
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(sql)? {
+        out.push(map(row).map_err(sql)?);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn writer() -> (tempfile::TempDir, SqliteWriter) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("t.db");
+        let conn = Connection::open(&path).expect("create");
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; \
+             CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, n INTEGER);",
+        )
+        .expect("schema");
+        drop(conn);
+        let writer = SqliteWriter::open(&path, "test").expect("writer");
+        (dir, writer)
+    }
+
+    fn count(writer: &SqliteWriter) -> impl Future<Output = Result<Option<i64>>> + '_ {
+        writer.run(|conn| {
+            query_opt(conn, "SELECT COUNT(*) FROM t", &[], |row| {
+                row.get::<_, i64>(0)
+            })
+        })
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn operations_queued_together_commit_together_and_a_failing_one_alone_is_undone() {
+        let (_dir, writer) = writer().await;
+        let mut calls = Vec::new();
+        for i in 0..100i64 {
+            let writer = writer.clone();
+            calls.push(tokio::spawn(async move {
+                writer
+                    .run(move |conn| {
+                        // Two statements: the second fails for i = 7 (a duplicate name), and the
+                        // first must be undone with it.
+                        execute(
+                            conn,
+                            "INSERT INTO t (name, n) VALUES ($1, $2)",
+                            &[&format!("row{i}"), &i],
+                        )?;
+                        let name = if i == 7 {
+                            "row0".to_owned()
+                        } else {
+                            format!("extra{i}")
+                        };
+                        execute(
+                            conn,
+                            "INSERT INTO t (name, n) VALUES ($1, $2)",
+                            &[&name, &-i],
+                        )
+                    })
+                    .await
+            }));
+        }
+        let mut failed = Vec::new();
+        for (i, call) in calls.into_iter().enumerate() {
+            if call.await.expect("join").is_err() {
+                failed.push(i);
+            }
+        }
+        assert_eq!(failed, vec![7]);
+        assert_eq!(count(&writer).await.expect("count"), Some(198));
+        let seven = writer
+            .run(|conn| {
+                query_all(
+                    conn,
+                    "SELECT name FROM t WHERE n = $1 OR n = -$1",
+                    &[&7i64],
+                    |row| row.get::<_, String>(0),
+                )
+            })
+            .await
+            .expect("read");
+        assert!(seven.is_empty(), "{seven:?}");
+    }
+
+    #[tokio::test]
+    async fn placeholders_bind_by_number_whatever_their_order_in_the_text() {
+        let (_dir, writer) = writer().await;
+        let got = writer
+            .run(|conn| {
+                execute(
+                    conn,
+                    "INSERT INTO t (n, name) VALUES ($2, $1)",
+                    &[&"a", &5i64],
+                )?;
+                query_opt(
+                    conn,
+                    "SELECT name, n FROM t WHERE n = $2 AND name = $1",
+                    &[&"a", &5i64],
+                    |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)),
+                )
+            })
+            .await
+            .expect("run");
+        assert_eq!(got, Some(("a".to_owned(), 5)));
+    }
+
+    #[tokio::test]
+    async fn an_operation_that_panics_fails_alone_and_the_thread_goes_on() {
+        let (_dir, writer) = writer().await;
+        let panicked = writer
+            .run(|_conn| -> Result<()> { panic!("a bug in an operation") })
+            .await;
+        assert!(matches!(panicked, Err(Error::Internal(_))), "{panicked:?}");
+        writer
+            .run(|conn| execute(conn, "INSERT INTO t (name) VALUES ($1)", &[&"after"]))
+            .await
+            .expect("the next operation runs");
+        assert_eq!(count(&writer).await.expect("count"), Some(1));
+    }
+}

@@ -62,27 +62,40 @@ pub struct Activity {
     pub at: time::OffsetDateTime,
 }
 
-/// Applies queued activity one item at a time, in arrival order.
+/// Most queued activity applied at once.
+const ACTIVITY_BATCH: usize = 256;
+
+/// Applies queued activity: whatever queued meanwhile, at once. Counts add up in any order and
+/// first/last seen keep the extremes, so the order of the items does not matter; applying them
+/// together lets the user hub commit them together, and keeps the queue from filling (which
+/// would slow webhooks down) when the worker is scheduled late under load.
 fn spawn_activity_worker(
     users: Arc<dyn nave_user::UserApi>,
 ) -> tokio::sync::mpsc::Sender<Activity> {
     let (queue, mut items) = tokio::sync::mpsc::channel::<Activity>(4096);
     tokio::spawn(async move {
-        while let Some(a) = items.recv().await {
-            let installation = a.identity.installation_id;
-            let counted = users
-                .record_activity(
-                    &a.ctx,
-                    a.tenant,
-                    a.identity,
-                    nave_user::Direction::In,
-                    a.at,
-                    None,
-                )
-                .await;
-            if let Err(error) = counted {
-                tracing::warn!(%error, %installation, "counting a message on its contact failed");
-            }
+        let mut batch = Vec::with_capacity(ACTIVITY_BATCH);
+        while items.recv_many(&mut batch, ACTIVITY_BATCH).await > 0 {
+            let counting = batch.drain(..).map(|a| {
+                let users = users.clone();
+                async move {
+                    let installation = a.identity.installation_id;
+                    let counted = users
+                        .record_activity(
+                            &a.ctx,
+                            a.tenant,
+                            a.identity,
+                            nave_user::Direction::In,
+                            a.at,
+                            None,
+                        )
+                        .await;
+                    if let Err(error) = counted {
+                        tracing::warn!(%error, %installation, "counting a message on its contact failed");
+                    }
+                }
+            });
+            futures::future::join_all(counting).await;
         }
     });
     queue

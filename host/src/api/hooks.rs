@@ -146,9 +146,8 @@ async fn handle(
 }
 
 /// Queues each new message for counting on its sender's contact (messages in, first and last
-/// seen) in the user hub; one worker applies them in order, after the answer, so the channel is
-/// not kept waiting and writers do not fight over the database. A failure is only logged (the
-/// message itself is stored).
+/// seen) in the user hub; one worker applies them in batches, after the answer, so the channel
+/// is not kept waiting. A failure is only logged (the message itself is stored).
 async fn count_inbound(
     app: &App,
     installation: &crate::registry::Installation,

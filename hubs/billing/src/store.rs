@@ -11,6 +11,10 @@
 //!   a limit (PostgreSQL re-checks the condition on the latest row version after waiting for the
 //!   row lock; SQLite runs one writer at a time).
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
 use nave_hub_core::db::HubMigrations;
 use nave_hub_core::events::{AppendEvent, EventRecord};
 use nave_hub_core::writer::{SqliteWriter, execute, query_opt};
@@ -69,7 +73,22 @@ pub struct BillingStore {
     db: Db,
     /// What runs for every message (the plan's lookup, the usage count), on SQLite.
     writer: Option<SqliteWriter>,
+    /// Tenants' plans as last read: every message asks for its tenant's. Emptied by
+    /// [`BillingStore::import`]; an entry older than [`PLAN_TTL`] is read again, in case another
+    /// process imported a snapshot into the same database.
+    plans: Arc<Mutex<PlanCache>>,
 }
+
+/// Tenants' plans as read, and how many imports emptied the cache (a read that overlapped an
+/// import is not kept).
+#[derive(Debug, Default)]
+struct PlanCache {
+    plans: HashMap<String, (Option<TenantPlanJoin>, Instant)>,
+    imports: u64,
+}
+
+/// How long a tenant's plan is used as read.
+const PLAN_TTL: Duration = Duration::from_secs(1);
 
 impl BillingStore {
     /// Connects to the hub's database and migrates it.
@@ -79,7 +98,11 @@ impl BillingStore {
             DbConfig::Sqlite { path } => Some(SqliteWriter::open(path, "billing")?),
             DbConfig::Postgres { .. } => None,
         };
-        Ok(Self { db, writer })
+        Ok(Self {
+            db,
+            writer,
+            plans: Arc::default(),
+        })
     }
 
     /// The underlying database (for the event log).
@@ -90,6 +113,25 @@ impl BillingStore {
     /// Replaces every plan and tenant plan and appends `event`, all in one transaction, unless
     /// the snapshot in force already has `digest`. Returns whether anything changed.
     pub async fn import(
+        &self,
+        digest: &str,
+        plans: &[PlanRow],
+        tenants: &[TenantPlanRow],
+        now_ms: i64,
+        event: &EventRecord,
+    ) -> Result<bool> {
+        let changed = self
+            .import_tx(digest, plans, tenants, now_ms, event)
+            .await?;
+        if changed {
+            let mut cache = self.plans.lock().expect("plans lock");
+            cache.plans.clear();
+            cache.imports += 1;
+        }
+        Ok(changed)
+    }
+
+    async fn import_tx(
         &self,
         digest: &str,
         plans: &[PlanRow],
@@ -151,6 +193,27 @@ impl BillingStore {
 
     /// A tenant's anchor day and plan, if it has one.
     pub async fn tenant_plan(&self, tenant_id: &str) -> Result<Option<TenantPlanJoin>> {
+        let imports = {
+            let cache = self.plans.lock().expect("plans lock");
+            if let Some((plan, read_at)) = cache.plans.get(tenant_id)
+                && read_at.elapsed() < PLAN_TTL
+            {
+                return Ok(plan.clone());
+            }
+            cache.imports
+        };
+        let read_at = Instant::now();
+        let plan = self.read_tenant_plan(tenant_id).await?;
+        let mut cache = self.plans.lock().expect("plans lock");
+        if cache.imports == imports {
+            cache
+                .plans
+                .insert(tenant_id.to_owned(), (plan.clone(), read_at));
+        }
+        Ok(plan)
+    }
+
+    async fn read_tenant_plan(&self, tenant_id: &str) -> Result<Option<TenantPlanJoin>> {
         let sql = "SELECT t.anchor_day, p.code, p.name, p.messages_per_period, p.installations, \
                    p.apps FROM tenant_plans t JOIN plans p ON p.code = t.plan_code \
                    WHERE t.tenant_id = $1";

@@ -203,6 +203,8 @@ impl Engine {
         // The conversation as last read, for what never changes (its tenant, channel, person).
         let mut known: Option<Conversation> = None;
         let mut ahead: VecDeque<MessageRow> = VecDeque::new();
+        // The conversation read with `ahead`, for the first inbound message read with it.
+        let mut fresh: Option<Conversation> = None;
         loop {
             if self.stopped.load(Ordering::SeqCst) {
                 self.release(conversation);
@@ -215,7 +217,10 @@ impl Engine {
                     .expect("active lock")
                     .insert(conversation, false);
                 match self.store.pending(conversation, PREFETCH).await {
-                    Ok(rows) => ahead.extend(rows),
+                    Ok((read, rows)) => {
+                        fresh = read;
+                        ahead.extend(rows);
+                    }
                     Err(error) => {
                         tracing::warn!(%error, %conversation, "reading a conversation's work failed; trying again in a second");
                         self.release(conversation);
@@ -245,6 +250,12 @@ impl Engine {
                 self.release(conversation);
                 self.kick_at(conversation, at);
                 return;
+            }
+            // An inbound message works on the conversation read with it, if it is the first
+            // since that read, else on one read anew: people may have taken it meanwhile.
+            let read = fresh.take();
+            if row.direction == "in" || known.is_none() {
+                known = read;
             }
             match self.work(&row, &mut known).await {
                 Ok(true) => {}
@@ -404,12 +415,16 @@ impl Engine {
         let installation = parse(&row.installation_id)?;
         let mut message: ChannelMessage =
             serde_json::from_str(&row.body).map_err(Error::internal)?;
-        let conversation = self
-            .store
-            .conversation(parse(&row.conversation_id)?)
-            .await?
-            .ok_or_else(|| Error::internal_msg("a message without its conversation"))?;
-        // Read for each message: people may have taken the conversation meanwhile.
+        // Read for each message (with its batch, or now): people may have taken the
+        // conversation meanwhile.
+        let conversation = match known.take() {
+            Some(read) => read,
+            None => self
+                .store
+                .conversation(parse(&row.conversation_id)?)
+                .await?
+                .ok_or_else(|| Error::internal_msg("a message without its conversation"))?,
+        };
         *known = Some(conversation.clone());
         let ctx = self.context(tenant, &row.id);
 
@@ -718,21 +733,16 @@ impl Engine {
             channel_user_id: conversation.sender.clone(),
         };
         let ctx = self.context(tenant, &row.id);
-        if let Err(error) = self
-            .peers
-            .users
-            .record_activity(
-                &ctx,
-                tenant,
-                identity,
-                nave_user::Direction::Out,
-                self.clock.now(),
-                None,
-            )
-            .await
-        {
-            tracing::debug!(%error, "counting a reply on its contact failed");
-        }
+        let (users, at) = (self.peers.users.clone(), self.clock.now());
+        // The conversation's next message does not wait for a counter.
+        tokio::spawn(async move {
+            let counted = users
+                .record_activity(&ctx, tenant, identity, nave_user::Direction::Out, at, None)
+                .await;
+            if let Err(error) = counted {
+                tracing::debug!(%error, "counting a reply on its contact failed");
+            }
+        });
     }
 }
 

@@ -486,22 +486,34 @@ impl MessageStore {
         })
     }
 
-    /// A conversation's oldest messages that still have work to do, up to `limit`, in order.
-    pub async fn pending(&self, conversation: Uuid, limit: u32) -> Result<Vec<MessageRow>> {
-        let sql = format!(
+    /// A conversation as it is now, and its oldest messages that still have work to do, up to
+    /// `limit`, in order.
+    pub async fn pending(
+        &self,
+        conversation: Uuid,
+        limit: u32,
+    ) -> Result<(Option<Conversation>, Vec<MessageRow>)> {
+        let rows_sql = format!(
             "SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = $1 \
              AND status IN {PENDING} ORDER BY seq LIMIT $2"
         );
         let (id, limit) = (conversation.to_string(), i64::from(limit));
         if let Some(writer) = &self.writer {
-            return writer
-                .run(move |conn| query_all(conn, &sql, &[&id, &limit], message_row))
-                .await;
+            let conversation_sql =
+                format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1");
+            let (read, rows) = writer
+                .run(move |conn| {
+                    let read = query_opt(conn, &conversation_sql, &[&id], conversation_row)?;
+                    let rows = query_all(conn, &rows_sql, &[&id, &limit], message_row)?;
+                    Ok((read, rows))
+                })
+                .await?;
+            return Ok((read.map(Conversation::try_from).transpose()?, rows));
         }
-        Ok(
-            on_db!(&self.db, pool => sqlx::query_as::<_, MessageRow>(&sql)
-            .bind(id).bind(limit).fetch_all(pool).await)?,
-        )
+        let read = self.conversation(conversation).await?;
+        let rows = on_db!(&self.db, pool => sqlx::query_as::<_, MessageRow>(&rows_sql)
+            .bind(id).bind(limit).fetch_all(pool).await)?;
+        Ok((read, rows))
     }
 
     /// Conversations with work left, for the start-up scan.

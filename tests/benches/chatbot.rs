@@ -276,6 +276,25 @@ async fn run() {
         got as f64 / all.as_secs_f64(),
         100.0 * (got as f64 / all.as_secs_f64()) / hello,
     );
+    // Why a message went dead, if one did.
+    let tenant = b.host.tenant_id("acme").await;
+    if let Ok(response) = b
+        .host
+        .operator(
+            reqwest::Method::GET,
+            &format!("/v1/tenants/{tenant}/dead-letters"),
+        )
+        .send()
+        .await
+        && let Ok(page) = response.json::<serde_json::Value>().await
+    {
+        for dead in page["items"].as_array().into_iter().flatten() {
+            println!(
+                "chatbot/dead: {} message: {}",
+                dead["direction"], dead["last_error"]
+            );
+        }
+    }
     // What the pipeline did meanwhile: retries and dead letters would explain a slow run.
     for line in b.host.metrics().await.lines().filter(|line| {
         line.starts_with("nave_messages")

@@ -35,9 +35,16 @@ fn check_key(key: &str) -> Result<(), SpokeError> {
     Ok(())
 }
 
+/// A kv failure of the host's own: not the spoke's bug, and it may pass (a busy database), so
+/// a spoke that passes it on gets its call retried.
 fn db_failure(err: impl std::fmt::Display) -> SpokeError {
     tracing::error!(error = %err, "kv store failed");
-    SpokeError::Internal("the host's kv store is unavailable; try again".into())
+    SpokeError::Upstream(types::UpstreamError {
+        status: None,
+        code: None,
+        message: "the host's kv store is unavailable; try again".into(),
+        retryable: true,
+    })
 }
 
 /// The kv operations as plain results; the trait impl below only wraps them. They take

@@ -236,7 +236,7 @@ impl Store {
             .with_context(|| format!("opening the database in {}", dir.display()))?;
         Ok(Store {
             pool,
-            events: batch::EventWriter::open(&dir.join("nave.db"))?,
+            events: batch::EventWriter::spawn(writer.clone()),
             writer,
         })
     }

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use nave_hub_core::db::HubMigrations;
+use nave_hub_core::db::{BeginWrite, HubMigrations};
 use nave_hub_core::events::{AppendEvent, EventRecord};
 use nave_hub_core::writer::{SqliteWriter, execute, query_opt};
 use nave_hub_core::{Db, DbConfig, Result, on_db};
@@ -140,7 +140,7 @@ impl BillingStore {
         event: &EventRecord,
     ) -> Result<bool> {
         on_db!(&self.db, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query("UPDATE billing_state SET revision = revision + 1 WHERE id = 1")
                 .execute(&mut *tx)
                 .await?;

@@ -173,6 +173,36 @@ impl Db {
     }
 }
 
+/// Starts a transaction that will write.
+///
+/// On SQLite this is `BEGIN IMMEDIATE`, which takes the write lock at once, waiting for it
+/// under the busy timeout. A plain (deferred) transaction that reads first takes the lock only at
+/// its first write, and fails at once with "database is locked", without waiting, if another
+/// connection committed since its read: and a hub's SQLite file has two connections when its
+/// hot paths run on a [`crate::writer::SqliteWriter`]. On PostgreSQL it is a plain `BEGIN`.
+pub trait BeginWrite {
+    /// The backend.
+    type Database: sqlx::Database;
+    /// Starts the transaction.
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<Output = sqlx::Result<sqlx::Transaction<'static, Self::Database>>> + Send;
+}
+
+impl BeginWrite for SqlitePool {
+    type Database = sqlx::Sqlite;
+    async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        self.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+impl BeginWrite for PgPool {
+    type Database = sqlx::Postgres;
+    async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+        self.begin().await
+    }
+}
+
 /// Migrations handed to sqlx as one list, so they share one `_sqlx_migrations` table.
 #[derive(Debug)]
 struct Merged(Vec<Migration>);

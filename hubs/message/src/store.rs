@@ -9,7 +9,7 @@
 //! database thread, and the operations of many messages share a commit. The statements are
 //! the same text on both paths (the constants below).
 
-use nave_hub_core::db::HubMigrations;
+use nave_hub_core::db::{BeginWrite, HubMigrations};
 use nave_hub_core::events::{AppendEvent, EventRecord, append_event_sync};
 use nave_hub_core::writer::{SqliteWriter, execute, query_all, query_opt};
 use nave_hub_core::{Db, DbConfig, Error, Result, on_db};
@@ -439,7 +439,7 @@ impl MessageStore {
                 .await;
         }
         on_db!(&self.db, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let mut out = Vec::with_capacity(batch.len());
             for m in batch {
                 let new_id = Uuid::now_v7();
@@ -636,7 +636,7 @@ impl MessageStore {
                 .await;
         }
         on_db!(&self.db, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             match outcome {
                 Outcome::Settled { status, detail, error } => {
                     sqlx::query(SETTLE)
@@ -697,7 +697,7 @@ impl MessageStore {
                 .await;
         }
         on_db!(&self.db, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query(DELIVERED)
                 .bind(&message.id).bind(&ids).bind(now_ms).execute(&mut *tx).await?;
             sqlx::query(HISTORY)
@@ -718,7 +718,7 @@ impl MessageStore {
             direction, author, body, status, created_at_ms, updated_at_ms) \
             VALUES ($1, $2, $3, $4, 'out', $5, $6, 'queued', $7, $7)";
         on_db!(&self.db, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query(insert)
                 .bind(reply.id.to_string()).bind(conversation.tenant_id.to_string())
                 .bind(conversation.id.to_string()).bind(conversation.installation_id.to_string())
@@ -741,7 +741,7 @@ impl MessageStore {
             "queued"
         };
         on_db!(&self.db, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let changed = sqlx::query(
                 "UPDATE messages SET status = $2, attempts = 0, next_attempt_at_ms = NULL, \
                  updated_at_ms = $3 WHERE id = $1 AND status = 'dead'")
@@ -902,7 +902,7 @@ impl MessageStore {
         event: &EventRecord,
     ) -> Result<()> {
         on_db!(&self.db, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query("UPDATE conversations SET mode = $2, assignee = $3 WHERE id = $1")
                 .bind(id.to_string()).bind(mode.as_str()).bind(assignee.map(|a| a.to_string()))
                 .execute(&mut *tx).await?;
@@ -951,7 +951,7 @@ impl MessageStore {
     ) -> Result<i64> {
         let json = serde_json::to_string(rules).map_err(Error::internal)?;
         on_db!(&self.db, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             // Writes first, so that SQLite takes its write lock before the read.
             sqlx::query("INSERT INTO routing_rules (tenant_id, rules, version, updated_at_ms) \
                          VALUES ($1, '[]', 0, $2) ON CONFLICT (tenant_id) DO NOTHING")

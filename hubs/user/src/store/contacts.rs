@@ -4,6 +4,7 @@
 //! its primary key, so when two first messages of the same customer race, one insert wins and the
 //! other transaction rolls back and finds the winner's contact.
 
+use nave_hub_core::db::BeginWrite;
 use nave_hub_core::events::{AppendEvent, EventRecord};
 use nave_hub_core::writer::{query_all, query_opt};
 use nave_hub_core::{Result, on_db};
@@ -199,7 +200,7 @@ impl UserStore {
         event: &EventRecord,
     ) -> Result<bool> {
         on_db!(&self.db, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             tx.insert_contact(contact).await?;
             if !tx.insert_identity(identity).await? {
                 tx.rollback().await?;
@@ -225,7 +226,7 @@ impl UserStore {
         F: FnOnce(&mut ContactRow) -> Result<Option<EventRecord>> + Send,
     {
         on_db!(&self.db, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             if tx.lock_contacts(tenant_id, &[id]).await? != 1 {
                 return Ok(None);
             }
@@ -256,7 +257,7 @@ impl UserStore {
         F: FnOnce(&mut ContactRow, &ContactRow) -> EventRecord + Send,
     {
         on_db!(&self.db, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             if tx.lock_contacts(tenant_id, &[keep, merge]).await? != 2 {
                 return Ok(None);
             }
@@ -289,7 +290,7 @@ impl UserStore {
         event: &EventRecord,
     ) -> Result<bool> {
         on_db!(&self.db, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let n = sqlx::query("DELETE FROM contacts WHERE tenant_id = $1 AND id = $2")
                 .bind(tenant_id)
                 .bind(id)
@@ -389,7 +390,7 @@ impl UserStore {
         let (tenant_id, installation_id, channel_user_id) = identity;
         let sql = activity_sql();
         on_db!(&self.db, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let Some(mut row) = sqlx::query_as::<_, ContactRow>(&sql)
                 .bind(messages_in)
                 .bind(messages_out)

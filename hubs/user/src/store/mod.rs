@@ -13,7 +13,7 @@ mod contacts;
 
 pub use contacts::{ContactRow, IdentityRow};
 
-use nave_hub_core::db::HubMigrations;
+use nave_hub_core::db::{BeginWrite, HubMigrations};
 use nave_hub_core::events::{AppendEvent, EventRecord};
 use nave_hub_core::{Db, DbConfig, Result, on_db};
 
@@ -109,7 +109,7 @@ impl UserStore {
     {
         let select = format!("SELECT {PROFILE_COLS} FROM profiles WHERE user_id = $1");
         on_db!(&self.db, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query(
                 "INSERT INTO profiles (user_id, created_at_ms, updated_at_ms) VALUES ($1, $2, $2) \
                  ON CONFLICT (user_id) DO UPDATE SET revision = profiles.revision + 1",

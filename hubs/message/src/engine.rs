@@ -257,7 +257,7 @@ impl Engine {
             if row.direction == "in" || known.is_none() {
                 known = read;
             }
-            match self.work(&row, &mut known).await {
+            match self.work(&row, &mut known, &mut ahead).await {
                 Ok(true) => {}
                 Ok(false) => {
                     ahead.clear();
@@ -293,13 +293,14 @@ impl Engine {
             .remove(&conversation);
     }
 
-    /// One step on one message; an error means the outcome could not be recorded. False when
-    /// the step added work to the conversation or is to be retried: what was read ahead is
-    /// then out of date.
+    /// One step on one message; an error means the outcome could not be recorded. Replies it
+    /// queued go to the back of `ahead` (they were stored after everything read). False when
+    /// the step is to be retried: what was read ahead must wait behind it.
     async fn work(
         self: &Arc<Self>,
         row: &MessageRow,
         known: &mut Option<Conversation>,
+        ahead: &mut VecDeque<MessageRow>,
     ) -> Result<bool> {
         let mut progress = row.progress();
         let step = if row.direction == "in" {
@@ -325,11 +326,12 @@ impl Engine {
                         counter.fetch_add(1, Ordering::Relaxed);
                     }
                 }
-                self.store
+                let queued = self
+                    .store
                     .settle(row, &outcome, Some(&progress), &replies, mode, now)
                     .await?;
-                // Replies are new work, stored after everything read so far.
-                Ok(replies.is_empty())
+                ahead.extend(queued);
+                Ok(true)
             }
             Step::Failed(error) if (row.attempts as u32 + 1) < self.config.max_attempts => {
                 self.stats.retries.fetch_add(1, Ordering::Relaxed);

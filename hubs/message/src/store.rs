@@ -296,7 +296,7 @@ const RETRY: &str = "UPDATE messages SET status = 'retrying', attempts = attempt
     progress = COALESCE($4, progress), updated_at_ms = $5 WHERE id = $1";
 const INSERT_REPLY: &str = "INSERT INTO messages (id, tenant_id, conversation_id, installation_id, \
     direction, author, body, status, reply_to, created_at_ms, updated_at_ms) \
-    VALUES ($1, $2, $3, $4, 'out', $5, $6, 'queued', $7, $8, $8)";
+    VALUES ($1, $2, $3, $4, 'out', $5, $6, 'queued', $7, $8, $8) RETURNING seq";
 const HISTORY: &str = "INSERT INTO message_status (message_id, status, detail, at_ms) \
     VALUES ($1, $2, $3, $4)";
 const AFTER_REPLIES: &str = "UPDATE conversations SET messages = messages + $2, \
@@ -326,6 +326,36 @@ fn message_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRow> {
         created_at_ms: row.get(15)?,
         updated_at_ms: row.get(16)?,
     })
+}
+
+/// A reply just queued, as the engine reads it.
+fn queued_row(
+    seq: i64,
+    reply: &NewOutbound,
+    tenant: &str,
+    conversation: &str,
+    installation: &str,
+    now_ms: i64,
+) -> MessageRow {
+    MessageRow {
+        seq,
+        id: reply.id.to_string(),
+        tenant_id: tenant.to_owned(),
+        conversation_id: conversation.to_owned(),
+        installation_id: installation.to_owned(),
+        direction: "out".into(),
+        channel_id: None,
+        author: reply.author.clone(),
+        body: reply.body.clone(),
+        status: MessageStatus::Queued.as_str().into(),
+        attempts: 0,
+        next_attempt_at_ms: None,
+        last_error: None,
+        progress: "{}".into(),
+        reply_to: reply.reply_to.map(|r| r.to_string()),
+        created_at_ms: now_ms,
+        updated_at_ms: now_ms,
+    }
 }
 
 /// A `conversations` row read on the writer's connection, in [`CONVERSATION_COLS`] order.
@@ -547,7 +577,8 @@ impl MessageStore {
     }
 
     /// Records a step's outcome on a message; for a processed inbound message also queues its
-    /// replies and notes the conversation's new mode, all in one transaction.
+    /// replies and notes the conversation's new mode, all in one transaction. Returns the
+    /// queued replies as stored.
     pub async fn settle(
         &self,
         message: &MessageRow,
@@ -556,7 +587,7 @@ impl MessageStore {
         replies: &[NewOutbound],
         mode: Option<ConversationMode>,
         now_ms: i64,
-    ) -> Result<()> {
+    ) -> Result<Vec<MessageRow>> {
         let progress = progress
             .map(|p| serde_json::to_string(p).map_err(Error::internal))
             .transpose()?;
@@ -597,9 +628,10 @@ impl MessageStore {
                             execute(conn, HISTORY, &[&id, &"retrying", error, &now_ms])?;
                         }
                     }
+                    let mut queued = Vec::with_capacity(replies.len());
                     for reply in &replies {
                         let reply_id = reply.id.to_string();
-                        execute(
+                        let seq = query_opt(
                             conn,
                             INSERT_REPLY,
                             &[
@@ -612,12 +644,22 @@ impl MessageStore {
                                 &reply.reply_to.map(|r| r.to_string()),
                                 &now_ms,
                             ],
-                        )?;
+                            |row| row.get::<_, i64>(0),
+                        )?
+                        .ok_or_else(|| Error::internal_msg("storing a reply returned no seq"))?;
                         execute(
                             conn,
                             HISTORY,
                             &[&reply_id, &"queued", &None::<String>, &now_ms],
                         )?;
+                        queued.push(queued_row(
+                            seq,
+                            reply,
+                            &tenant,
+                            &conversation,
+                            &installation,
+                            now_ms,
+                        ));
                     }
                     if !replies.is_empty() || mode.is_some() {
                         execute(
@@ -631,7 +673,7 @@ impl MessageStore {
                             ],
                         )?;
                     }
-                    Ok(())
+                    Ok(queued)
                 })
                 .await;
         }
@@ -656,13 +698,18 @@ impl MessageStore {
                         .execute(&mut *tx).await?;
                 }
             }
+            let mut queued = Vec::with_capacity(replies.len());
             for reply in replies {
-                sqlx::query(INSERT_REPLY)
+                let seq: i64 = sqlx::query_scalar(INSERT_REPLY)
                     .bind(reply.id.to_string()).bind(&message.tenant_id)
                     .bind(&message.conversation_id).bind(&message.installation_id)
                     .bind(&reply.author).bind(&reply.body)
                     .bind(reply.reply_to.map(|r| r.to_string())).bind(now_ms)
-                    .execute(&mut *tx).await?;
+                    .fetch_one(&mut *tx).await?;
+                queued.push(queued_row(
+                    seq, reply, &message.tenant_id, &message.conversation_id,
+                    &message.installation_id, now_ms,
+                ));
                 sqlx::query(HISTORY)
                     .bind(reply.id.to_string()).bind("queued").bind(None::<String>).bind(now_ms)
                     .execute(&mut *tx).await?;
@@ -674,7 +721,7 @@ impl MessageStore {
                     .execute(&mut *tx).await?;
             }
             tx.commit().await?;
-            Ok::<_, Error>(())
+            Ok::<_, Error>(queued)
         })
     }
 

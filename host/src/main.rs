@@ -13,6 +13,10 @@ use nave::config::{Config, LogFormat, ServeArgs};
 use serde_json::{Value, json};
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc: under load glibc's malloc cost an eighth of the message flow's CPU.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// nave — a multi-tenant chatbot platform whose integrations are WebAssembly components.
 #[derive(Debug, Parser)]
 #[command(version, about)]

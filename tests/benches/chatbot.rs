@@ -29,6 +29,11 @@ use serde_json::json;
 /// `NAVE_BENCH_CONVERSATIONS` (conversations worked on at once) override the platform's
 /// defaults.
 const SENDERS: usize = 64;
+
+/// The allocator the `nave` binary runs with (host/src/main.rs), so the in-process host is
+/// measured as it ships.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const CONNECTIONS: usize = 32;
 
 fn main() {

@@ -344,3 +344,53 @@ async fn unlimited_entitlements_never_refuse() {
         assert_eq!(billing.usage[1].used, 10_000, "[{}]", hub.label);
     }
 }
+
+#[tokio::test]
+async fn a_new_snapshot_applies_to_the_very_next_count() {
+    for hub in hubs().await {
+        let t = one_tenant(&hub, plan("tiny", Some(1), None, AppsAllowed::All), 1).await;
+        hub.api
+            .check_and_count(&system(), t, Metric::Messages, 1)
+            .await
+            .unwrap_or_else(|e| panic!("[{}] first count: {e:?}", hub.label));
+        assert_err(
+            &hub,
+            hub.api
+                .check_and_count(&system(), t, Metric::Messages, 1)
+                .await,
+            "failed_precondition",
+        );
+        // The tenant moves to a bigger plan: the plan read for the counts above (the hub keeps
+        // it for a while) must not decide the next one.
+        import(
+            &hub,
+            nave_billing::Snapshot {
+                plans: vec![plan("bigger", Some(5), None, AppsAllowed::All)],
+                tenants: vec![tenant(t, "bigger", 1)],
+            },
+        )
+        .await;
+        let usage = hub
+            .api
+            .check_and_count(&system(), t, Metric::Messages, 1)
+            .await
+            .unwrap_or_else(|e| panic!("[{}] count after the import: {e:?}", hub.label));
+        assert_eq!((usage.used, usage.limit), (2, Some(5)), "[{}]", hub.label);
+        // And back to none: the tenant has no plan, and the next count says so.
+        import(
+            &hub,
+            nave_billing::Snapshot {
+                plans: vec![plan("bigger", Some(5), None, AppsAllowed::All)],
+                tenants: vec![],
+            },
+        )
+        .await;
+        assert_err(
+            &hub,
+            hub.api
+                .check_and_count(&system(), t, Metric::Messages, 1)
+                .await,
+            "not_found",
+        );
+    }
+}

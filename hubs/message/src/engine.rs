@@ -273,8 +273,8 @@ impl Engine {
             if !ahead.is_empty() {
                 continue;
             }
-            // Everything read is done: read again only if something new arrived meanwhile or
-            // the last step left the conversation's state to be read anew.
+            // Everything read (and every reply queued meanwhile) is done: read again only if
+            // something new was stored since the last read.
             let mut active = self.active.lock().expect("active lock");
             match active.get_mut(&conversation) {
                 Some(dirty) if *dirty => *dirty = false,

@@ -120,25 +120,6 @@ impl BillingStore {
         now_ms: i64,
         event: &EventRecord,
     ) -> Result<bool> {
-        let changed = self
-            .import_tx(digest, plans, tenants, now_ms, event)
-            .await?;
-        if changed {
-            let mut cache = self.plans.lock().expect("plans lock");
-            cache.plans.clear();
-            cache.imports += 1;
-        }
-        Ok(changed)
-    }
-
-    async fn import_tx(
-        &self,
-        digest: &str,
-        plans: &[PlanRow],
-        tenants: &[TenantPlanRow],
-        now_ms: i64,
-        event: &EventRecord,
-    ) -> Result<bool> {
         on_db!(&self.db, pool => {
             let mut tx = pool.begin_write().await?;
             sqlx::query("UPDATE billing_state SET revision = revision + 1 WHERE id = 1")
@@ -181,8 +162,13 @@ impl BillingStore {
                 .await?;
             tx.append_event(event).await?;
             tx.commit().await?;
-            Ok(true)
-        })
+            Ok::<_, nave_hub_core::Error>(())
+        })?;
+        // Plans read before this commit must not decide the next counts.
+        let mut cache = self.plans.lock().expect("plans lock");
+        cache.plans.clear();
+        cache.imports += 1;
+        Ok(true)
     }
 
     /// Every plan, by code.

@@ -94,10 +94,7 @@ impl BillingStore {
     /// Connects to the hub's database and migrates it.
     pub async fn open(config: &DbConfig) -> Result<Self> {
         let db = Db::connect(config, MIGRATIONS).await?;
-        let writer = match config {
-            DbConfig::Sqlite { path } => Some(SqliteWriter::open(path, "billing")?),
-            DbConfig::Postgres { .. } => None,
-        };
+        let writer = SqliteWriter::for_hub(config, "billing")?;
         Ok(Self {
             db,
             writer,

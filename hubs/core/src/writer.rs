@@ -31,6 +31,7 @@ use rusqlite::types::ToSql;
 use rusqlite::{Connection, OpenFlags, Row};
 use tokio::sync::oneshot;
 
+use crate::db::DbConfig;
 use crate::error::{Error, Result};
 
 /// Most operations committed together; more wait for the next group.
@@ -116,6 +117,15 @@ impl SqliteWriter {
             .spawn(move || run(conn, jobs))
             .map_err(Error::internal)?;
         Ok(SqliteWriter { queue })
+    }
+
+    /// The writer of a hub's database once sqlx has created and migrated it: on SQLite a thread
+    /// named after `hub`; none on PostgreSQL, whose hot paths stay on sqlx.
+    pub fn for_hub(config: &DbConfig, hub: &str) -> Result<Option<SqliteWriter>> {
+        match config {
+            DbConfig::Sqlite { path } => SqliteWriter::open(path, hub).map(Some),
+            DbConfig::Postgres { .. } => Ok(None),
+        }
     }
 
     /// Runs `work` in the next group's transaction and answers once that committed.

@@ -381,10 +381,7 @@ impl MessageStore {
     /// Connects to the hub's database and migrates it.
     pub async fn open(config: &DbConfig) -> Result<Self> {
         let db = Db::connect(config, MIGRATIONS).await?;
-        let writer = match config {
-            DbConfig::Sqlite { path } => Some(SqliteWriter::open(path, "message")?),
-            DbConfig::Postgres { .. } => None,
-        };
+        let writer = SqliteWriter::for_hub(config, "message")?;
         Ok(Self { db, writer })
     }
 

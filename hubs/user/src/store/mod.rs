@@ -55,12 +55,7 @@ impl UserStore {
     /// Connects to the hub's database and migrates it.
     pub async fn open(config: &DbConfig) -> Result<Self> {
         let db = Db::connect(config, MIGRATIONS).await?;
-        let writer = match config {
-            DbConfig::Sqlite { path } => {
-                Some(nave_hub_core::writer::SqliteWriter::open(path, "user")?)
-            }
-            DbConfig::Postgres { .. } => None,
-        };
+        let writer = nave_hub_core::writer::SqliteWriter::for_hub(config, "user")?;
         Ok(Self { db, writer })
     }
 

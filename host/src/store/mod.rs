@@ -3,18 +3,18 @@
 //! SQLite in the data folder, in WAL mode, migrated at start-up. Queries are checked at run
 //! time (`sqlx::query_as`), so building the host needs no database.
 //!
-//! SQLite takes one writer at a time. Writes therefore go through a pool of one connection,
-//! so they queue in the process instead of sleeping in SQLite's busy handler, and reads use
-//! their own pool (WAL readers do not block the writer). Inbound events, the write on the
-//! webhook path, are group-committed by [`batch`]: many webhooks, one transaction.
-
-mod batch;
+//! SQLite takes one writer at a time. What runs for every message — inbound events, the
+//! inbox cursor and the spokes' kv stores — goes through a [`SqliteWriter`]: whole operations,
+//! group-committed (many webhooks, one transaction), run by the callers themselves rather than
+//! by a thread per connection. The rest (plugins, installations) writes through a sqlx pool of
+//! one connection and reads through a pool of its own (WAL readers do not block the writer).
 
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::Context;
+use nave_hub_core::writer::{SqliteWriter, execute, query_all, query_opt};
 use serde::{Deserialize, Serialize};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -29,10 +29,10 @@ use crate::runtime::Manifest;
 pub struct Store {
     /// Readers.
     pool: SqlitePool,
-    /// The one writer connection.
+    /// The one sqlx writer connection.
     writer: SqlitePool,
-    /// The group-commit queue of inbound events.
-    events: batch::EventWriter,
+    /// The hot paths: events, the inbox cursor, kv.
+    hot: SqliteWriter,
 }
 
 /// One uploaded version of a plugin, without its bytes.
@@ -149,7 +149,7 @@ pub struct NewEvent {
 }
 
 /// An inbox event as the feeder reads it.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct InboxEvent {
     /// Position in the inbox.
     pub seq: i64,
@@ -197,7 +197,7 @@ pub enum KvError {
     },
     /// The database failed.
     #[error(transparent)]
-    Db(#[from] sqlx::Error),
+    Db(#[from] nave_hub_core::Error),
 }
 
 /// The current time as RFC 3339, as stored.
@@ -234,11 +234,9 @@ impl Store {
             .connect_with(options.read_only(true))
             .await
             .with_context(|| format!("opening the database in {}", dir.display()))?;
-        Ok(Store {
-            pool,
-            events: batch::EventWriter::spawn(writer.clone()),
-            writer,
-        })
+        let hot = SqliteWriter::open(&dir.join("nave.db"), "host")
+            .with_context(|| format!("opening the database in {}", dir.display()))?;
+        Ok(Store { pool, writer, hot })
     }
 
     /// Whether the database answers.
@@ -411,11 +409,21 @@ impl Store {
     // --- kv --------------------------------------------------------------------------------
 
     /// The value under `key` in an installation's store.
-    pub async fn kv_get(&self, installation: Uuid, key: &str) -> sqlx::Result<Option<Vec<u8>>> {
-        sqlx::query_scalar("SELECT value FROM kv WHERE installation = ? AND key = ?")
-            .bind(installation.to_string())
-            .bind(key)
-            .fetch_optional(&self.pool)
+    pub async fn kv_get(
+        &self,
+        installation: Uuid,
+        key: &str,
+    ) -> nave_hub_core::Result<Option<Vec<u8>>> {
+        let key = key.to_owned();
+        self.hot
+            .run(move |conn| {
+                query_opt(
+                    conn,
+                    "SELECT value FROM kv WHERE installation = $1 AND key = $2",
+                    &[&installation.to_string(), &key],
+                    |row| row.get(0),
+                )
+            })
             .await
     }
 
@@ -427,48 +435,51 @@ impl Store {
         value: &[u8],
         quota: u64,
     ) -> Result<(), KvError> {
-        let id = installation.to_string();
-        let mut tx = self.writer.begin().await?;
-        let row = sqlx::query(
-            "SELECT COALESCE(SUM(length(key) + length(value)), 0) AS used,
-                    COALESCE(SUM(CASE WHEN key = ?2 THEN length(key) + length(value) ELSE 0 END), 0) AS replaced
-             FROM kv WHERE installation = ?1",
-        )
-        .bind(&id)
-        .bind(key)
-        .fetch_one(&mut *tx)
-        .await?;
-        let used = row.get::<i64, _>("used") as u64;
-        let replaced = row.get::<i64, _>("replaced") as u64;
-        let wanted = (key.len() + value.len()) as u64;
-        if used - replaced + wanted > quota {
-            return Err(KvError::Quota {
-                quota,
-                used,
-                wanted,
-            });
-        }
-        sqlx::query(
-            "INSERT INTO kv (installation, key, value) VALUES (?, ?, ?)
-             ON CONFLICT (installation, key) DO UPDATE SET value = excluded.value",
-        )
-        .bind(&id)
-        .bind(key)
-        .bind(value)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        let (key, value) = (key.to_owned(), value.to_vec());
+        self.hot
+            .run(move |conn| {
+                let id = installation.to_string();
+                let (used, replaced) = query_opt(
+                    conn,
+                    "SELECT COALESCE(SUM(length(key) + length(value)), 0),
+                            COALESCE(SUM(CASE WHEN key = $2 THEN length(key) + length(value) ELSE 0 END), 0)
+                     FROM kv WHERE installation = $1",
+                    &[&id, &key],
+                    |row| Ok((row.get::<_, i64>(0)? as u64, row.get::<_, i64>(1)? as u64)),
+                )?
+                .unwrap_or_default();
+                let wanted = (key.len() + value.len()) as u64;
+                if used - replaced + wanted > quota {
+                    return Ok(Err(KvError::Quota {
+                        quota,
+                        used,
+                        wanted,
+                    }));
+                }
+                execute(
+                    conn,
+                    "INSERT INTO kv (installation, key, value) VALUES ($1, $2, $3)
+                     ON CONFLICT (installation, key) DO UPDATE SET value = excluded.value",
+                    &[&id, &key, &value],
+                )?;
+                Ok(Ok(()))
+            })
+            .await?
     }
 
     /// Removes `key` from an installation's store.
-    pub async fn kv_delete(&self, installation: Uuid, key: &str) -> sqlx::Result<()> {
-        sqlx::query("DELETE FROM kv WHERE installation = ? AND key = ?")
-            .bind(installation.to_string())
-            .bind(key)
-            .execute(&self.writer)
-            .await?;
-        Ok(())
+    pub async fn kv_delete(&self, installation: Uuid, key: &str) -> nave_hub_core::Result<()> {
+        let key = key.to_owned();
+        self.hot
+            .run(move |conn| {
+                execute(
+                    conn,
+                    "DELETE FROM kv WHERE installation = $1 AND key = $2",
+                    &[&installation.to_string(), &key],
+                )
+                .map(|_| ())
+            })
+            .await
     }
 
     /// The keys starting with `prefix`, in byte order.
@@ -477,17 +488,20 @@ impl Store {
         installation: Uuid,
         prefix: &str,
         limit: u32,
-    ) -> sqlx::Result<Vec<String>> {
-        // substr() rather than LIKE: a prefix may contain `%` or `_`.
-        sqlx::query_scalar(
-            "SELECT key FROM kv WHERE installation = ?1 AND substr(key, 1, length(?2)) = ?2
-             ORDER BY key LIMIT ?3",
-        )
-        .bind(installation.to_string())
-        .bind(prefix)
-        .bind(limit as i64)
-        .fetch_all(&self.pool)
-        .await
+    ) -> nave_hub_core::Result<Vec<String>> {
+        let prefix = prefix.to_owned();
+        self.hot
+            .run(move |conn| {
+                // substr() rather than LIKE: a prefix may contain `%` or `_`.
+                query_all(
+                    conn,
+                    "SELECT key FROM kv WHERE installation = $1 AND substr(key, 1, length($2)) = $2
+                     ORDER BY key LIMIT $3",
+                    &[&installation.to_string(), &prefix, &i64::from(limit)],
+                    |row| row.get(0),
+                )
+            })
+            .await
     }
 
     // --- events ----------------------------------------------------------------------------
@@ -506,46 +520,94 @@ impl Store {
         if events.is_empty() {
             return Ok(Vec::new());
         }
-        self.events
-            .write(batch::EventJob {
-                installation: installation.to_string(),
-                tenant: tenant.to_owned(),
-                correlation_id: correlation_id.to_owned(),
-                events,
+        let (tenant, correlation_id) = (tenant.to_owned(), correlation_id.to_owned());
+        let new = self
+            .hot
+            .run(move |conn| {
+                let (installation, received_at) = (installation.to_string(), now());
+                events
+                    .iter()
+                    .map(|event| {
+                        execute(
+                            conn,
+                            "INSERT INTO events (installation, tenant, channel_id, kind, payload, correlation_id, received_at)
+                             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (installation, channel_id) DO NOTHING",
+                            &[
+                                &installation,
+                                &tenant,
+                                &event.channel_id,
+                                &event.kind,
+                                &event.payload,
+                                &correlation_id,
+                                &received_at,
+                            ],
+                        )
+                        .map(|changed| changed > 0)
+                    })
+                    .collect()
             })
             .await
+            .context("storing inbound events")?;
+        Ok(new)
     }
 
     /// How far the message hub has been fed from the inbox.
-    pub async fn inbox_cursor(&self) -> sqlx::Result<i64> {
-        let seq: Option<i64> = sqlx::query_scalar("SELECT seq FROM cursors WHERE name = 'inbox'")
-            .fetch_optional(&self.pool)
+    pub async fn inbox_cursor(&self) -> nave_hub_core::Result<i64> {
+        let seq = self
+            .hot
+            .run(|conn| {
+                query_opt(
+                    conn,
+                    "SELECT seq FROM cursors WHERE name = 'inbox'",
+                    &[],
+                    |row| row.get(0),
+                )
+            })
             .await?;
         Ok(seq.unwrap_or(0))
     }
 
     /// Moves the inbox cursor.
-    pub async fn set_inbox_cursor(&self, seq: i64) -> sqlx::Result<()> {
-        sqlx::query(
-            "INSERT INTO cursors (name, seq) VALUES ('inbox', ?1)
-             ON CONFLICT (name) DO UPDATE SET seq = excluded.seq",
-        )
-        .bind(seq)
-        .execute(&self.writer)
-        .await?;
-        Ok(())
+    pub async fn set_inbox_cursor(&self, seq: i64) -> nave_hub_core::Result<()> {
+        self.hot
+            .run(move |conn| {
+                execute(
+                    conn,
+                    "INSERT INTO cursors (name, seq) VALUES ('inbox', $1)
+                     ON CONFLICT (name) DO UPDATE SET seq = excluded.seq",
+                    &[&seq],
+                )
+                .map(|_| ())
+            })
+            .await
     }
 
     /// Every installation's events after `after`, oldest first, with their raw payload.
-    pub async fn inbox_after(&self, after: i64, limit: u32) -> sqlx::Result<Vec<InboxEvent>> {
-        sqlx::query_as::<_, InboxEvent>(
-            "SELECT seq, installation, tenant, kind, payload, correlation_id FROM events
-             WHERE seq > ? ORDER BY seq LIMIT ?",
-        )
-        .bind(after)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
+    pub async fn inbox_after(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> nave_hub_core::Result<Vec<InboxEvent>> {
+        self.hot
+            .run(move |conn| {
+                query_all(
+                    conn,
+                    "SELECT seq, installation, tenant, kind, payload, correlation_id FROM events
+                     WHERE seq > $1 ORDER BY seq LIMIT $2",
+                    &[&after, &i64::from(limit)],
+                    |row| {
+                        Ok(InboxEvent {
+                            seq: row.get(0)?,
+                            installation: row.get(1)?,
+                            tenant: row.get(2)?,
+                            kind: row.get(3)?,
+                            payload: row.get(4)?,
+                            correlation_id: row.get(5)?,
+                        })
+                    },
+                )
+            })
+            .await
     }
 
     /// An installation's events after `after` (a `seq`), oldest first.

@@ -4,8 +4,8 @@
 //! The inbox is the host's `events` table, written before a webhook is answered. The feeder
 //! reads it in `seq` order from a cursor saved in the host database and hands messages and
 //! postbacks to the message hub, which stores each channel id once; the cursor moves only after
-//! the hub took a batch. So a crash between the two re-sends a batch, and the hub drops what it
-//! already has: nothing is lost and nothing is handled twice.
+//! the hub took a batch (with the read of the next one). So a crash between the two re-sends a
+//! batch, and the hub drops what it already has: nothing is lost and nothing is handled twice.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -195,14 +195,22 @@ impl InboxSignal {
 }
 
 /// Starts the feeder: inbox → message hub, in order, from the saved cursor.
+///
+/// The cursor is saved with the read of the next batch (one operation per batch), so after a
+/// crash the last batch fed may be fed again; the hub drops what it already has.
 pub fn spawn_feeder(store: Store, messages: Arc<dyn MessageApi>) -> InboxSignal {
     let signal = InboxSignal::default();
     let feeder = signal.clone();
     tokio::spawn(async move {
+        // The last event the hub took, until it is saved as the cursor.
+        let mut done = None;
         while !feeder.is_stopped() {
-            match feed_once(&store, messages.as_ref()).await {
-                Ok(moved) if moved >= FEED_BATCH as usize => continue,
-                Ok(_) => {
+            match feed_once(&store, messages.as_ref(), done).await {
+                Ok(fed) => {
+                    done = fed.last;
+                    if fed.read >= FEED_BATCH as usize {
+                        continue;
+                    }
                     // Also polls now and then, in case a wake-up was missed.
                     let _ =
                         tokio::time::timeout(Duration::from_secs(1), feeder.wake.notified()).await;
@@ -213,16 +221,35 @@ pub fn spawn_feeder(store: Store, messages: Arc<dyn MessageApi>) -> InboxSignal 
                 }
             }
         }
+        if let Some(seq) = done
+            && let Err(error) = store.inbox_next(Some(seq), 0).await
+        {
+            tracing::warn!(%error, "saving the inbox cursor failed; the last batch will be fed again");
+        }
     });
     signal
 }
 
-/// Moves one batch; returns how many events it read.
-async fn feed_once(store: &Store, messages: &dyn MessageApi) -> anyhow::Result<usize> {
-    let cursor = store.inbox_cursor().await?;
-    let events = store.inbox_after(cursor, FEED_BATCH).await?;
+/// What one round of the feeder did.
+struct Fed {
+    /// Events read from the inbox.
+    read: usize,
+    /// The last of them, now in the hub; saved as the cursor with the next round's read.
+    last: Option<i64>,
+}
+
+/// Saves the cursor at `done`, then moves one batch.
+async fn feed_once(
+    store: &Store,
+    messages: &dyn MessageApi,
+    done: Option<i64>,
+) -> anyhow::Result<Fed> {
+    let (_, events) = store.inbox_next(done, FEED_BATCH).await?;
     let Some(last) = events.last().map(|e| e.seq) else {
-        return Ok(0);
+        return Ok(Fed {
+            read: 0,
+            last: None,
+        });
     };
     let read = events.len();
     let batch: Vec<Inbound> = events
@@ -249,6 +276,8 @@ async fn feed_once(store: &Store, messages: &dyn MessageApi) -> anyhow::Result<u
     if !batch.is_empty() {
         messages.ingest(&AuthContext::system(), batch).await?;
     }
-    store.set_inbox_cursor(last).await?;
-    Ok(read)
+    Ok(Fed {
+        read,
+        last: Some(last),
+    })
 }

@@ -551,61 +551,34 @@ impl Store {
         Ok(new)
     }
 
-    /// How far the message hub has been fed from the inbox.
-    pub async fn inbox_cursor(&self) -> nave_hub_core::Result<i64> {
-        let seq = self
-            .hot
-            .run(|conn| {
-                query_opt(
+    /// Moves the inbox cursor to `done` (the last event the message hub took), if given, then
+    /// reads up to `limit` events after the cursor, oldest first: one operation per batch fed.
+    ///
+    /// Returns the cursor with the events.
+    pub async fn inbox_next(
+        &self,
+        done: Option<i64>,
+        limit: u32,
+    ) -> nave_hub_core::Result<(i64, Vec<InboxEvent>)> {
+        self.hot
+            .run(move |conn| {
+                if let Some(seq) = done {
+                    execute(
+                        conn,
+                        "INSERT INTO cursors (name, seq) VALUES ('inbox', $1)
+                         ON CONFLICT (name) DO UPDATE SET seq = excluded.seq",
+                        &[&seq],
+                    )?;
+                }
+                let cursor = query_opt(
                     conn,
                     "SELECT seq FROM cursors WHERE name = 'inbox'",
                     &[],
                     |row| row.get(0),
-                )
-            })
-            .await?;
-        Ok(seq.unwrap_or(0))
-    }
-
-    /// Moves the inbox cursor.
-    pub async fn set_inbox_cursor(&self, seq: i64) -> nave_hub_core::Result<()> {
-        self.hot
-            .run(move |conn| {
-                execute(
-                    conn,
-                    "INSERT INTO cursors (name, seq) VALUES ('inbox', $1)
-                     ON CONFLICT (name) DO UPDATE SET seq = excluded.seq",
-                    &[&seq],
-                )
-                .map(|_| ())
-            })
-            .await
-    }
-
-    /// Every installation's events after `after`, oldest first, with their raw payload.
-    pub async fn inbox_after(
-        &self,
-        after: i64,
-        limit: u32,
-    ) -> nave_hub_core::Result<Vec<InboxEvent>> {
-        self.hot
-            .run(move |conn| {
-                query_all(
-                    conn,
-                    "SELECT seq, installation, tenant, kind, payload, correlation_id FROM events
-                     WHERE seq > $1 ORDER BY seq LIMIT $2",
-                    &[&after, &i64::from(limit)],
-                    |row| {
-                        Ok(InboxEvent {
-                            seq: row.get(0)?,
-                            installation: row.get(1)?,
-                            tenant: row.get(2)?,
-                            kind: row.get(3)?,
-                            payload: row.get(4)?,
-                            correlation_id: row.get(5)?,
-                        })
-                    },
-                )
+                )?
+                .unwrap_or(0);
+                let events = inbox_after(conn, cursor, limit)?;
+                Ok((cursor, events))
             })
             .await
     }
@@ -640,4 +613,28 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// Every installation's events after `after`, oldest first, with their raw payload.
+fn inbox_after(
+    conn: &rusqlite::Connection,
+    after: i64,
+    limit: u32,
+) -> nave_hub_core::Result<Vec<InboxEvent>> {
+    query_all(
+        conn,
+        "SELECT seq, installation, tenant, kind, payload, correlation_id FROM events
+         WHERE seq > $1 ORDER BY seq LIMIT $2",
+        &[&after, &i64::from(limit)],
+        |row| {
+            Ok(InboxEvent {
+                seq: row.get(0)?,
+                installation: row.get(1)?,
+                tenant: row.get(2)?,
+                kind: row.get(3)?,
+                payload: row.get(4)?,
+                correlation_id: row.get(5)?,
+            })
+        },
+    )
 }

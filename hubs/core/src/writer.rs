@@ -10,9 +10,9 @@
 //!
 //! A [`SqliteWriter`] owns a connection of its own on a dedicated thread. Callers hand it whole
 //! operations (closures over a [`rusqlite::Connection`]); the thread runs every operation that
-//! queued meanwhile inside **one transaction**, each in a savepoint of its own, commits once, and
-//! only then answers each caller. So an operation costs one hand-off however many statements it
-//! has, and a burst of operations costs one commit.
+//! queued meanwhile inside **one transaction**, each in a savepoint of its own (when there are
+//! several), commits once, and only then answers each caller. So an operation costs one
+//! hand-off however many statements it has, and a burst of operations costs one commit.
 //!
 //! An operation that fails is rolled back to its savepoint and fails alone; the others commit.
 //! If the commit fails, every operation of the group fails. An operation that panics fails
@@ -170,9 +170,23 @@ fn run(conn: Connection, jobs: mpsc::Receiver<Box<dyn Job>>) {
 }
 
 fn run_group(conn: &Connection, group: &mut [Box<dyn Job>]) -> std::result::Result<(), String> {
-    let step = |sql: &str| conn.execute_batch(sql).map_err(|e| e.to_string());
+    // Transaction control is prepared once per connection, like the operations' statements.
+    let step = |sql: &str| {
+        conn.prepare_cached(sql)
+            .and_then(|mut stmt| stmt.raw_execute())
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    };
     step("BEGIN IMMEDIATE")?;
     let ran = (|| {
+        if let [job] = group {
+            // Alone in its group: its failure is the transaction's, with no savepoint to keep.
+            return if job.run(conn) {
+                step("COMMIT")
+            } else {
+                step("ROLLBACK")
+            };
+        }
         for job in group.iter_mut() {
             step("SAVEPOINT op")?;
             if job.run(conn) {
@@ -326,6 +340,19 @@ mod tests {
             .await
             .expect("read");
         assert!(seven.is_empty(), "{seven:?}");
+    }
+
+    #[tokio::test]
+    async fn an_operation_alone_in_its_group_that_fails_leaves_nothing_behind() {
+        let (_dir, writer) = writer().await;
+        let failed = writer
+            .run(|conn| {
+                execute(conn, "INSERT INTO t (name) VALUES ($1)", &[&"first"])?;
+                execute(conn, "INSERT INTO t (name) VALUES ($1)", &[&"first"])
+            })
+            .await;
+        assert!(matches!(failed, Err(Error::Internal(_))), "{failed:?}");
+        assert_eq!(count(&writer).await.expect("count"), Some(0));
     }
 
     #[tokio::test]

@@ -61,6 +61,9 @@ impl Default for EngineConfig {
     }
 }
 
+/// Replies counted on their contacts at once, at most.
+const COUNTING_AT_ONCE: usize = 256;
+
 /// Counters for `/metrics`.
 #[derive(Debug, Default)]
 pub struct EngineStats {
@@ -101,6 +104,8 @@ pub struct Engine {
     /// Conversations with a worker, and whether new work arrived while it ran.
     active: Mutex<HashMap<Uuid, bool>>,
     permits: Arc<Semaphore>,
+    /// Replies being counted on their contacts; when all are taken, deliveries wait.
+    counting: Arc<Semaphore>,
     /// Set by [`Engine::stop`]: no new work starts.
     stopped: std::sync::atomic::AtomicBool,
     /// Counters for `/metrics`.
@@ -134,6 +139,7 @@ impl Engine {
     ) -> Arc<Self> {
         Arc::new(Engine {
             permits: Arc::new(Semaphore::new(config.concurrency.max(1))),
+            counting: Arc::new(Semaphore::new(COUNTING_AT_ONCE)),
             store,
             spokes,
             peers,
@@ -736,8 +742,13 @@ impl Engine {
         };
         let ctx = self.context(tenant, &row.id);
         let (users, at) = (self.peers.users.clone(), self.clock.now());
-        // The conversation's next message does not wait for a counter.
+        // The conversation's next message does not wait for its counter, only for room among
+        // the counters in flight (a slow user hub slows deliveries rather than piling tasks up).
+        let Ok(permit) = self.counting.clone().acquire_owned().await else {
+            return;
+        };
         tokio::spawn(async move {
+            let _permit = permit;
             let counted = users
                 .record_activity(&ctx, tenant, identity, nave_user::Direction::Out, at, None)
                 .await;

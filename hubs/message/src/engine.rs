@@ -211,6 +211,8 @@ impl Engine {
         let mut ahead: VecDeque<MessageRow> = VecDeque::new();
         // The conversation read with `ahead`, for the first inbound message read with it.
         let mut fresh: Option<Conversation> = None;
+        // The last read was full: more may be pending behind it, kicked or not.
+        let mut more = false;
         loop {
             if self.stopped.load(Ordering::SeqCst) {
                 self.release(conversation);
@@ -225,6 +227,7 @@ impl Engine {
                 match self.store.pending(conversation, PREFETCH).await {
                     Ok((read, rows)) => {
                         fresh = read;
+                        more = rows.len() >= PREFETCH as usize;
                         ahead.extend(rows);
                     }
                     Err(error) => {
@@ -279,11 +282,11 @@ impl Engine {
             if !ahead.is_empty() {
                 continue;
             }
-            // Everything read (and every reply queued meanwhile) is done: read again only if
-            // something new was stored since the last read.
+            // Everything read (and every reply queued meanwhile) is done: read again if the
+            // read was full or something new was stored since.
             let mut active = self.active.lock().expect("active lock");
             match active.get_mut(&conversation) {
-                Some(dirty) if *dirty => *dirty = false,
+                Some(dirty) if *dirty || more => *dirty = false,
                 _ => {
                     active.remove(&conversation);
                     return;

@@ -70,6 +70,28 @@ async fn ingest_stores_each_channel_message_once_per_installation() {
     }
 }
 
+/// A backlog longer than the engine reads at once (after an outage, or at start-up) is worked
+/// through to the end, though nothing new arrives to wake the conversation.
+#[tokio::test]
+async fn a_backlog_of_one_conversation_is_answered_to_the_last_message() {
+    for hub in hubs().await {
+        let t = tenant(&hub, 0).await;
+        let batch = (0..50)
+            .map(|i| inbound(&t, "psid-1", &format!("id-{i}"), &format!("m{i}")))
+            .collect();
+        assert_eq!(ingest(&hub, batch).await, [true; 50]);
+        let conversation = only_conversation(&hub, &t).await;
+        settled(&hub, &t, conversation).await;
+        let expected: Vec<String> = (0..50).map(|i| format!("echo: m{i}")).collect();
+        assert_eq!(
+            hub.spokes.delivered_by(t.channel),
+            expected,
+            "[{}]",
+            hub.label
+        );
+    }
+}
+
 #[tokio::test]
 async fn replies_are_delivered_in_order_even_when_one_is_retried() {
     for hub in hubs().await {

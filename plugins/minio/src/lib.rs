@@ -60,7 +60,9 @@ impl Spoke for Minio {
                 .with_default(MAX_PRESIGN_SECS.to_string()),
                 SettingSpec::optional(
                     "max_bytes",
-                    "The largest attachment stored, in bytes; larger ones are refused.",
+                    "The largest attachment stored, in bytes; larger ones are refused. The host \
+                     also caps what a spoke downloads (limits.max_egress_response_bytes, 8 MiB \
+                     by default): raise both for larger files.",
                 )
                 .with_default(DEFAULT_MAX_BYTES.to_string()),
                 SettingSpec::optional(

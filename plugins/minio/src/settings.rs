@@ -8,8 +8,10 @@ use crate::sigv4::MAX_PRESIGN_SECS;
 pub const DEFAULT_REGION: &str = "us-east-1";
 /// The longest side of thumbnails, in pixels, when not set.
 pub const DEFAULT_THUMBNAIL_SIZE: u32 = 256;
-/// The largest attachment stored, in bytes, when not set: 25 MiB.
-pub const DEFAULT_MAX_BYTES: u64 = 25 << 20;
+/// The largest attachment stored, in bytes, when not set: 8 MiB, the host's default cap on a
+/// response to a spoke (`limits.max_egress_response_bytes`), so that by default a file too
+/// large is refused by this setting, with its name, rather than cut off by the host.
+pub const DEFAULT_MAX_BYTES: u64 = 8 << 20;
 
 /// What one installation stores where.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -135,7 +137,7 @@ mod tests {
         assert_eq!(s.region, "us-east-1");
         assert_eq!(s.thumbnail_size, 256);
         assert_eq!(s.url_expiry_secs, 604_800);
-        assert_eq!(s.max_bytes, 25 << 20);
+        assert_eq!(s.max_bytes, 8 << 20);
     }
 
     #[test]

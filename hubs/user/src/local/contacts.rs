@@ -250,18 +250,17 @@ impl LocalUser {
                 "send the user's id on the channel: 1 to 256 characters",
             ));
         }
-        let row = self
+        let found = self
             .store()
-            .contact_by_identity(
+            .contact_by_identity_full(
                 &tenant_id.to_string(),
                 &installation_id.to_string(),
                 channel_user_id,
             )
             .await?;
-        match row {
-            Some(row) => Ok(Some(self.contact_with_identities(row).await?)),
-            None => Ok(None),
-        }
+        found
+            .map(|(row, identities)| contact_of(row, &identities))
+            .transpose()
     }
 
     pub(super) async fn do_get_contact(

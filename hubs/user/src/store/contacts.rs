@@ -88,6 +88,28 @@ fn contact_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ContactRow> {
 }
 
 /// Escapes `%`, `_` and `\` for a `LIKE ... ESCAPE '\'` pattern.
+/// The identities of one contact, oldest first, on the writer's connection.
+fn identities_of_one(conn: &rusqlite::Connection, contact_id: &str) -> Result<Vec<IdentityRow>> {
+    query_all(
+        conn,
+        &format!(
+            "SELECT {IDENTITY_COLS} FROM contact_identities WHERE contact_id IN ($1) \
+             ORDER BY created_at_ms, installation_id, channel_user_id"
+        ),
+        &[&contact_id],
+        |r| {
+            Ok(IdentityRow {
+                tenant_id: r.get(0)?,
+                installation_id: r.get(1)?,
+                channel_user_id: r.get(2)?,
+                channel: r.get(3)?,
+                contact_id: r.get(4)?,
+                created_at_ms: r.get(5)?,
+            })
+        },
+    )
+}
+
 fn like_pattern(search: &str) -> String {
     let mut pattern = String::from("%");
     for c in search.to_lowercase().chars() {
@@ -127,6 +149,50 @@ impl UserStore {
             .bind(tenant_id).bind(installation_id).bind(channel_user_id)
             .fetch_optional(pool).await)?,
         )
+    }
+
+    /// The contact known by an identity, with all its identities: one operation on SQLite's
+    /// writer (channel spokes look their senders up for every webhook).
+    pub async fn contact_by_identity_full(
+        &self,
+        tenant_id: &str,
+        installation_id: &str,
+        channel_user_id: &str,
+    ) -> Result<Option<(ContactRow, Vec<IdentityRow>)>> {
+        let Some(writer) = &self.writer else {
+            let Some(row) = self
+                .contact_by_identity(tenant_id, installation_id, channel_user_id)
+                .await?
+            else {
+                return Ok(None);
+            };
+            let identities = self.identities_of(&[row.id.as_str()]).await?;
+            return Ok(Some((row, identities)));
+        };
+        let (tenant_id, installation_id, channel_user_id) = (
+            tenant_id.to_owned(),
+            installation_id.to_owned(),
+            channel_user_id.to_owned(),
+        );
+        writer
+            .run(move |conn| {
+                let Some(row) = query_opt(
+                    conn,
+                    &format!(
+                        "SELECT {CONTACT_COLS} FROM contacts WHERE id = (SELECT contact_id FROM \
+                         contact_identities WHERE tenant_id = $1 AND installation_id = $2 \
+                         AND channel_user_id = $3)"
+                    ),
+                    &[&tenant_id, &installation_id, &channel_user_id],
+                    contact_row,
+                )?
+                else {
+                    return Ok(None);
+                };
+                let identities = identities_of_one(conn, &row.id)?;
+                Ok(Some((row, identities)))
+            })
+            .await
     }
 
     /// The identities of these contacts, oldest first.
@@ -350,24 +416,7 @@ impl UserStore {
                 else {
                     return Ok(None);
                 };
-                let identities = query_all(
-                    conn,
-                    &format!(
-                        "SELECT {IDENTITY_COLS} FROM contact_identities WHERE contact_id IN ($1) \
-                         ORDER BY created_at_ms, installation_id, channel_user_id"
-                    ),
-                    &[&row.id],
-                    |r| {
-                        Ok(IdentityRow {
-                            tenant_id: r.get(0)?,
-                            installation_id: r.get(1)?,
-                            channel_user_id: r.get(2)?,
-                            channel: r.get(3)?,
-                            contact_id: r.get(4)?,
-                            created_at_ms: r.get(5)?,
-                        })
-                    },
-                )?;
+                let identities = identities_of_one(conn, &row.id)?;
                 Ok(Some((row, identities)))
             })
             .await

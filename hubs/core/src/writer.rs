@@ -104,10 +104,13 @@ impl SqliteWriter {
         )
         .map_err(|e| Error::internal_msg(format!("opening {}: {e}", path.display())))?;
         // As the sqlx connections are set up (db.rs): WAL, NORMAL sync, foreign keys, and a
-        // wait rather than a failure when the sqlx connection holds the write lock.
+        // wait rather than a failure when the sqlx connection holds the write lock. Temporary
+        // storage in memory keeps the operations' savepoint journals off temporary files when a
+        // big group outgrows SQLite's in-memory spill size.
         conn.busy_timeout(Duration::from_secs(10)).map_err(sql)?;
         conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+             PRAGMA temp_store = MEMORY;",
         )
         .map_err(sql)?;
         conn.set_prepared_statement_cache_capacity(64);

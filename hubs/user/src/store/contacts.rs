@@ -88,15 +88,31 @@ fn contact_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ContactRow> {
 }
 
 /// Escapes `%`, `_` and `\` for a `LIKE ... ESCAPE '\'` pattern.
-/// The identities of one contact, oldest first, on the writer's connection.
-fn identities_of_one(conn: &rusqlite::Connection, contact_id: &str) -> Result<Vec<IdentityRow>> {
-    query_all(
+/// The tenant's contact known by an identity (`$1` tenant, `$2` installation, `$3` the user's
+/// id on the channel).
+fn by_identity_sql() -> String {
+    format!(
+        "SELECT {CONTACT_COLS} FROM contacts WHERE id = (SELECT contact_id FROM \
+         contact_identities WHERE tenant_id = $1 AND installation_id = $2 \
+         AND channel_user_id = $3)"
+    )
+}
+
+/// A contact read on the writer's connection, with its identities (oldest first).
+fn with_identities(
+    conn: &rusqlite::Connection,
+    row: Option<ContactRow>,
+) -> Result<Option<(ContactRow, Vec<IdentityRow>)>> {
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let identities = query_all(
         conn,
         &format!(
             "SELECT {IDENTITY_COLS} FROM contact_identities WHERE contact_id IN ($1) \
              ORDER BY created_at_ms, installation_id, channel_user_id"
         ),
-        &[&contact_id],
+        &[&row.id],
         |r| {
             Ok(IdentityRow {
                 tenant_id: r.get(0)?,
@@ -107,7 +123,8 @@ fn identities_of_one(conn: &rusqlite::Connection, contact_id: &str) -> Result<Ve
                 created_at_ms: r.get(5)?,
             })
         },
-    )
+    )?;
+    Ok(Some((row, identities)))
 }
 
 fn like_pattern(search: &str) -> String {
@@ -139,11 +156,7 @@ impl UserStore {
         installation_id: &str,
         channel_user_id: &str,
     ) -> Result<Option<ContactRow>> {
-        let sql = format!(
-            "SELECT {CONTACT_COLS} FROM contacts WHERE id = (SELECT contact_id FROM \
-             contact_identities WHERE tenant_id = $1 AND installation_id = $2 \
-             AND channel_user_id = $3)"
-        );
+        let sql = by_identity_sql();
         Ok(
             on_db!(&self.db, pool => sqlx::query_as::<_, ContactRow>(&sql)
             .bind(tenant_id).bind(installation_id).bind(channel_user_id)
@@ -176,21 +189,13 @@ impl UserStore {
         );
         writer
             .run(move |conn| {
-                let Some(row) = query_opt(
+                let row = query_opt(
                     conn,
-                    &format!(
-                        "SELECT {CONTACT_COLS} FROM contacts WHERE id = (SELECT contact_id FROM \
-                         contact_identities WHERE tenant_id = $1 AND installation_id = $2 \
-                         AND channel_user_id = $3)"
-                    ),
+                    &by_identity_sql(),
                     &[&tenant_id, &installation_id, &channel_user_id],
                     contact_row,
-                )?
-                else {
-                    return Ok(None);
-                };
-                let identities = identities_of_one(conn, &row.id)?;
-                Ok(Some((row, identities)))
+                )?;
+                with_identities(conn, row)
             })
             .await
     }
@@ -399,7 +404,7 @@ impl UserStore {
         );
         writer
             .run(move |conn| {
-                let Some(row) = query_opt(
+                let row = query_opt(
                     conn,
                     &activity_sql(),
                     &[
@@ -412,12 +417,8 @@ impl UserStore {
                         &channel_user_id,
                     ],
                     contact_row,
-                )?
-                else {
-                    return Ok(None);
-                };
-                let identities = identities_of_one(conn, &row.id)?;
-                Ok(Some((row, identities)))
+                )?;
+                with_identities(conn, row)
             })
             .await
     }

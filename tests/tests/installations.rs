@@ -273,6 +273,22 @@ async fn a_kv_store_over_its_quota_refuses_writes() {
         (200, "small".into()),
         "earlier values are kept"
     );
+
+    // A value replaced stops counting: `a` grows to 59 bytes of the 64 (not 6 + 59).
+    let bigger = "y".repeat(58);
+    let (status, body) = hook(&host, &id, &format!("/kv-set?key=a&value={bigger}")).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = hook(&host, &id, "/kv-set?key=c&value=1234567890123").await;
+    assert_ne!(status, 200, "59 + 14 bytes is over the quota: {body}");
+    // A key removed gives its bytes back.
+    assert_eq!(hook(&host, &id, "/kv-delete?key=a").await.0, 200);
+    assert_eq!(
+        hook(&host, &id, "/kv-set?key=c&value=1234567890123")
+            .await
+            .0,
+        200
+    );
+    assert_eq!(hook(&host, &id, "/kv-get?key=a").await.0, 404);
 }
 
 #[tokio::test]

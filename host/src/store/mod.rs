@@ -369,6 +369,10 @@ impl Store {
             .bind(id.to_string())
             .execute(&mut *tx)
             .await?;
+        sqlx::query("DELETE FROM kv_usage WHERE installation = ?")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("DELETE FROM installations WHERE id = ?")
             .bind(id.to_string())
             .execute(&mut *tx)
@@ -428,6 +432,8 @@ impl Store {
     }
 
     /// Stores `value` under `key` unless the installation's quota would be exceeded.
+    ///
+    /// Keys and values count in bytes; a value replaced stops counting.
     pub async fn kv_set(
         &self,
         installation: Uuid,
@@ -439,17 +445,17 @@ impl Store {
         self.hot
             .run(move |conn| {
                 let id = installation.to_string();
-                let (used, replaced) = query_opt(
+                let used = query_opt(
                     conn,
-                    "SELECT COALESCE(SUM(length(key) + length(value)), 0),
-                            COALESCE(SUM(CASE WHEN key = $2 THEN length(key) + length(value) ELSE 0 END), 0)
-                     FROM kv WHERE installation = $1",
-                    &[&id, &key],
-                    |row| Ok((row.get::<_, i64>(0)? as u64, row.get::<_, i64>(1)? as u64)),
+                    "SELECT bytes FROM kv_usage WHERE installation = $1",
+                    &[&id],
+                    |row| row.get::<_, i64>(0),
                 )?
-                .unwrap_or_default();
+                .unwrap_or(0) as u64;
+                let replaced = stored_size(conn, &id, &key)?;
                 let wanted = (key.len() + value.len()) as u64;
-                if used - replaced + wanted > quota {
+                let after = used.saturating_sub(replaced) + wanted;
+                if after > quota {
                     return Ok(Err(KvError::Quota {
                         quota,
                         used,
@@ -462,6 +468,12 @@ impl Store {
                      ON CONFLICT (installation, key) DO UPDATE SET value = excluded.value",
                     &[&id, &key, &value],
                 )?;
+                execute(
+                    conn,
+                    "INSERT INTO kv_usage (installation, bytes) VALUES ($1, $2)
+                     ON CONFLICT (installation) DO UPDATE SET bytes = excluded.bytes",
+                    &[&id, &(after as i64)],
+                )?;
                 Ok(Ok(()))
             })
             .await?
@@ -472,10 +484,20 @@ impl Store {
         let key = key.to_owned();
         self.hot
             .run(move |conn| {
+                let id = installation.to_string();
+                let size = stored_size(conn, &id, &key)?;
+                if size == 0 {
+                    return Ok(());
+                }
                 execute(
                     conn,
                     "DELETE FROM kv WHERE installation = $1 AND key = $2",
-                    &[&installation.to_string(), &key],
+                    &[&id, &key],
+                )?;
+                execute(
+                    conn,
+                    "UPDATE kv_usage SET bytes = MAX(bytes - $2, 0) WHERE installation = $1",
+                    &[&id, &(size as i64)],
                 )
                 .map(|_| ())
             })
@@ -613,6 +635,22 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// The bytes a stored key and its value count for (0 if the key is not stored).
+fn stored_size(
+    conn: &rusqlite::Connection,
+    installation: &str,
+    key: &str,
+) -> nave_hub_core::Result<u64> {
+    let size = query_opt(
+        conn,
+        "SELECT length(CAST(key AS BLOB)) + length(value) FROM kv
+         WHERE installation = $1 AND key = $2",
+        &[&installation, &key],
+        |row| row.get::<_, i64>(0),
+    )?;
+    Ok(size.unwrap_or(0) as u64)
 }
 
 /// Every installation's events after `after`, oldest first, with their raw payload.

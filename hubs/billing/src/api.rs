@@ -10,7 +10,7 @@
 //! | `import_snapshot` | platform admins (and the platform itself) |
 //! | `tenant_billing` | the platform, platform admins, the tenant's admins and owners |
 //! | `list_plans` | anyone signed in |
-//! | `check_and_count`, `release`, `set_usage` | the platform itself (`Principal::System`) |
+//! | `check_and_count`, `release`, `count_once`, `release_once`, `set_usage` | the platform itself (`Principal::System`) |
 //! | `can_install` | the platform itself, the tenant's admins and owners |
 //! | `list_events` | platform admins; a tenant's admins and owners for that tenant's events |
 //!
@@ -60,6 +60,29 @@ pub trait BillingApi: Send + Sync {
         tenant_id: Uuid,
         metric: Metric,
         amount: u64,
+    ) -> Result<Usage>;
+
+    /// [`Self::check_and_count`] once per `key` (e.g. `message:<id>`): counting again under a
+    /// key this tenant's metric has counted counts nothing and returns the usage as it is, so a
+    /// caller that retries after a crash cannot count the same thing twice. A refused count keeps
+    /// no key. Keys are kept for the period they were counted in and the next one.
+    async fn count_once(
+        &self,
+        ctx: &AuthContext,
+        tenant_id: Uuid,
+        metric: Metric,
+        amount: u64,
+        key: &str,
+    ) -> Result<Usage>;
+
+    /// Gives back what [`Self::count_once`] counted under `key`, to the period it was counted
+    /// in, once: a second call, or a key that counted nothing, gives nothing back.
+    async fn release_once(
+        &self,
+        ctx: &AuthContext,
+        tenant_id: Uuid,
+        metric: Metric,
+        key: &str,
     ) -> Result<Usage>;
 
     /// Sets a metric's usage, e.g. the current number of installations, whatever the limit.

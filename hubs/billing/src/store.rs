@@ -64,6 +64,37 @@ pub struct CounterKey<'a> {
     pub period_start_ms: i64,
 }
 
+/// What [`BillingStore::count_once`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyedCount {
+    /// Counted; the counter's new value.
+    Counted(i64),
+    /// The key had counted already; nothing was counted. The counter's value.
+    Already(i64),
+    /// It would not fit the limit; nothing was counted and the key is not kept.
+    Refused,
+}
+
+const USED: &str = "SELECT used FROM usage_counters \
+    WHERE tenant_id = $1 AND metric = $2 AND period_start_ms = $3";
+const CREATE_COUNTER: &str = "INSERT INTO usage_counters (tenant_id, metric, period_start_ms, used) \
+    VALUES ($1, $2, $3, 0) ON CONFLICT (tenant_id, metric, period_start_ms) DO NOTHING";
+const ADD: &str = "UPDATE usage_counters SET used = used + $4 \
+    WHERE tenant_id = $1 AND metric = $2 AND period_start_ms = $3 \
+    AND used <= $5 - $4 RETURNING used";
+const CLAIM_KEY: &str = "INSERT INTO usage_keys (tenant_id, metric, key, period_start_ms, amount) \
+    VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, metric, key) DO NOTHING";
+const FORGET_KEY: &str = "DELETE FROM usage_keys WHERE tenant_id = $1 AND metric = $2 AND key = $3";
+const TAKE_KEY: &str = "DELETE FROM usage_keys WHERE tenant_id = $1 AND metric = $2 AND key = $3 \
+    RETURNING period_start_ms, amount";
+const GIVE_BACK: &str = "UPDATE usage_counters \
+    SET used = CASE WHEN used > $4 THEN used - $4 ELSE 0 END \
+    WHERE tenant_id = $1 AND metric = $2 AND period_start_ms = $3";
+/// The keys of the periods before the last one, once the period starting at `$3` begins.
+const PRUNE_KEYS: &str = "DELETE FROM usage_keys WHERE tenant_id = $1 AND metric = $2 \
+    AND period_start_ms < (SELECT COALESCE(MAX(period_start_ms), 0) FROM usage_counters \
+    WHERE tenant_id = $1 AND metric = $2 AND period_start_ms < $3)";
+
 const PLAN_COLS: &str = "code, name, messages_per_period, installations, apps";
 
 /// Typed access to the billing tables.
@@ -244,12 +275,7 @@ impl BillingStore {
         amount: i64,
         limit: Option<i64>,
     ) -> Result<Option<i64>> {
-        let create = "INSERT INTO usage_counters (tenant_id, metric, period_start_ms, used) \
-                      VALUES ($1, $2, $3, 0) \
-                      ON CONFLICT (tenant_id, metric, period_start_ms) DO NOTHING";
-        let add = "UPDATE usage_counters SET used = used + $4 \
-                   WHERE tenant_id = $1 AND metric = $2 AND period_start_ms = $3 \
-                   AND used <= $5 - $4 RETURNING used";
+        let (create, add) = (CREATE_COUNTER, ADD);
         if let Some(writer) = &self.writer {
             let (tenant_id, metric, start) = (
                 key.tenant_id.to_owned(),
@@ -278,6 +304,140 @@ impl BillingStore {
                 .bind(amount).bind(limit.unwrap_or(i64::MAX))
                 .fetch_optional(pool).await
         })?)
+    }
+
+    /// [`Self::count`] once per `usage_key`: the key is stored with what it counted, in the same
+    /// transaction. A key already counted in this tenant's metric counts nothing and answers
+    /// [`KeyedCount::Already`]. The first count of a period removes the keys of the periods
+    /// before the last one.
+    pub async fn count_once(
+        &self,
+        key: CounterKey<'_>,
+        amount: i64,
+        limit: Option<i64>,
+        usage_key: &str,
+    ) -> Result<KeyedCount> {
+        let limit = limit.unwrap_or(i64::MAX);
+        if let Some(writer) = &self.writer {
+            let (tenant_id, metric, start, usage_key) = (
+                key.tenant_id.to_owned(),
+                key.metric.to_owned(),
+                key.period_start_ms,
+                usage_key.to_owned(),
+            );
+            return writer
+                .run(move |conn| {
+                    let claimed = execute(
+                        conn,
+                        CLAIM_KEY,
+                        &[&tenant_id, &metric, &usage_key, &start, &amount],
+                    )?;
+                    if claimed == 0 {
+                        let used = query_opt(conn, USED, &[&tenant_id, &metric, &start], |r| {
+                            r.get::<_, i64>(0)
+                        })?;
+                        return Ok(KeyedCount::Already(used.unwrap_or(0)));
+                    }
+                    if execute(conn, CREATE_COUNTER, &[&tenant_id, &metric, &start])? > 0 {
+                        execute(conn, PRUNE_KEYS, &[&tenant_id, &metric, &start])?;
+                    }
+                    let added = query_opt(
+                        conn,
+                        ADD,
+                        &[&tenant_id, &metric, &start, &amount, &limit],
+                        |r| r.get::<_, i64>(0),
+                    )?;
+                    match added {
+                        Some(used) => Ok(KeyedCount::Counted(used)),
+                        None => {
+                            execute(conn, FORGET_KEY, &[&tenant_id, &metric, &usage_key])?;
+                            Ok(KeyedCount::Refused)
+                        }
+                    }
+                })
+                .await;
+        }
+        on_db!(&self.db, pool => {
+            // The key first: a concurrent count under the same key waits on its row (PostgreSQL)
+            // and then finds it taken.
+            let mut tx = pool.begin_write().await?;
+            let claimed = sqlx::query(CLAIM_KEY)
+                .bind(key.tenant_id).bind(key.metric).bind(usage_key).bind(key.period_start_ms)
+                .bind(amount)
+                .execute(&mut *tx).await?.rows_affected();
+            if claimed == 0 {
+                let used: Option<i64> = sqlx::query_scalar(USED)
+                    .bind(key.tenant_id).bind(key.metric).bind(key.period_start_ms)
+                    .fetch_optional(&mut *tx).await?;
+                tx.commit().await?;
+                return Ok(KeyedCount::Already(used.unwrap_or(0)));
+            }
+            let created = sqlx::query(CREATE_COUNTER)
+                .bind(key.tenant_id).bind(key.metric).bind(key.period_start_ms)
+                .execute(&mut *tx).await?.rows_affected();
+            if created > 0 {
+                sqlx::query(PRUNE_KEYS)
+                    .bind(key.tenant_id).bind(key.metric).bind(key.period_start_ms)
+                    .execute(&mut *tx).await?;
+            }
+            let added: Option<i64> = sqlx::query_scalar(ADD)
+                .bind(key.tenant_id).bind(key.metric).bind(key.period_start_ms)
+                .bind(amount).bind(limit)
+                .fetch_optional(&mut *tx).await?;
+            match added {
+                Some(used) => {
+                    tx.commit().await?;
+                    Ok(KeyedCount::Counted(used))
+                }
+                // Rolled back: the key is not kept.
+                None => Ok(KeyedCount::Refused),
+            }
+        })
+    }
+
+    /// Gives back what [`Self::count_once`] counted under `usage_key`, to the period it was
+    /// counted in, and forgets the key, so a second call gives nothing back. Returns the value
+    /// of the counter `key` names (the current period's).
+    pub async fn release_once(&self, key: CounterKey<'_>, usage_key: &str) -> Result<i64> {
+        if let Some(writer) = &self.writer {
+            let (tenant_id, metric, start, usage_key) = (
+                key.tenant_id.to_owned(),
+                key.metric.to_owned(),
+                key.period_start_ms,
+                usage_key.to_owned(),
+            );
+            return writer
+                .run(move |conn| {
+                    let counted =
+                        query_opt(conn, TAKE_KEY, &[&tenant_id, &metric, &usage_key], |r| {
+                            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+                        })?;
+                    if let Some((period, amount)) = counted {
+                        execute(conn, GIVE_BACK, &[&tenant_id, &metric, &period, &amount])?;
+                    }
+                    let used = query_opt(conn, USED, &[&tenant_id, &metric, &start], |r| {
+                        r.get::<_, i64>(0)
+                    })?;
+                    Ok(used.unwrap_or(0))
+                })
+                .await;
+        }
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin_write().await?;
+            let counted: Option<(i64, i64)> = sqlx::query_as(TAKE_KEY)
+                .bind(key.tenant_id).bind(key.metric).bind(usage_key)
+                .fetch_optional(&mut *tx).await?;
+            if let Some((period, amount)) = counted {
+                sqlx::query(GIVE_BACK)
+                    .bind(key.tenant_id).bind(key.metric).bind(period).bind(amount)
+                    .execute(&mut *tx).await?;
+            }
+            let used: Option<i64> = sqlx::query_scalar(USED)
+                .bind(key.tenant_id).bind(key.metric).bind(key.period_start_ms)
+                .fetch_optional(&mut *tx).await?;
+            tx.commit().await?;
+            Ok::<_, nave_hub_core::Error>(used.unwrap_or(0))
+        })
     }
 
     /// Takes `amount` off a counter, stopping at 0, in one statement. Returns the new value.

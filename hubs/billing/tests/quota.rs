@@ -152,6 +152,134 @@ async fn release_gives_back_and_never_goes_below_zero() {
 }
 
 #[tokio::test]
+async fn a_count_made_under_a_key_counts_once_and_gives_back_once() {
+    for hub in hubs().await {
+        let t = one_tenant(&hub, plan("small", Some(3), None, AppsAllowed::All), 1).await;
+        let count = |key: &'static str| {
+            let api = hub.api.clone();
+            async move { api.count_once(&system(), t, Metric::Messages, 1, key).await }
+        };
+        assert_eq!(count("message:a").await.unwrap().used, 1, "[{}]", hub.label);
+        // A retry of the same message, also many at once: counted already.
+        let again = join_all((0..8).map(|_| count("message:a"))).await;
+        for usage in again {
+            assert_eq!(
+                usage.unwrap().used,
+                1,
+                "[{}] a retry counts nothing",
+                hub.label
+            );
+        }
+        assert_eq!(count("message:b").await.unwrap().used, 2, "[{}]", hub.label);
+        assert_eq!(count("message:c").await.unwrap().used, 3, "[{}]", hub.label);
+        assert_eq!(
+            reasons(&count("message:d").await.unwrap_err()),
+            ["quota_exceeded"],
+            "[{}]",
+            hub.label
+        );
+        // Counted already: still answered, though the plan is used up now.
+        assert_eq!(count("message:c").await.unwrap().used, 3, "[{}]", hub.label);
+
+        let release = |key: &'static str| {
+            let api = hub.api.clone();
+            async move { api.release_once(&system(), t, Metric::Messages, key).await }
+        };
+        assert_eq!(
+            release("message:b").await.unwrap().used,
+            2,
+            "[{}]",
+            hub.label
+        );
+        assert_eq!(
+            release("message:b").await.unwrap().used,
+            2,
+            "[{}] given back once",
+            hub.label
+        );
+        assert_eq!(
+            release("message:d").await.unwrap().used,
+            2,
+            "[{}] a refused count kept no key",
+            hub.label
+        );
+        // The refused one fits now, and counts.
+        assert_eq!(count("message:d").await.unwrap().used, 3, "[{}]", hub.label);
+        // A key given back may count again.
+        assert_eq!(
+            reasons(&count("message:b").await.unwrap_err()),
+            ["quota_exceeded"],
+            "[{}]",
+            hub.label
+        );
+        assert_err(
+            &hub,
+            hub.api
+                .count_once(&system(), t, Metric::Messages, 1, " ")
+                .await,
+            "invalid_argument",
+        );
+        let billing = hub.api.tenant_billing(&system(), t).await.unwrap();
+        assert_eq!(billing.usage[0].used, 3, "[{}]", hub.label);
+    }
+}
+
+#[tokio::test]
+async fn a_key_gives_back_to_its_own_period_and_old_keys_go() {
+    for hub in hubs().await {
+        let t = one_tenant(&hub, plan("monthly", Some(5), None, AppsAllowed::All), 15).await;
+        let last_second = datetime!(2026-03-14 23:59:59 UTC);
+        hub.clock
+            .advance(Duration::try_from(last_second - START).unwrap());
+        let count = |key: &'static str| {
+            let api = hub.api.clone();
+            async move { api.count_once(&system(), t, Metric::Messages, 1, key).await }
+        };
+        count("message:feb-1").await.unwrap();
+        count("message:feb-2").await.unwrap();
+
+        hub.clock.advance(Duration::from_secs(1));
+        let usage = count("message:mar-1").await.unwrap();
+        assert_eq!(usage.used, 1, "[{}] a fresh period", hub.label);
+        // Counted in February: kept through March, so a retry now still counts nothing.
+        assert_eq!(
+            count("message:feb-1").await.unwrap().used,
+            1,
+            "[{}]",
+            hub.label
+        );
+        // Given back to February's counter, not March's.
+        let usage = hub
+            .api
+            .release_once(&system(), t, Metric::Messages, "message:feb-2")
+            .await
+            .unwrap();
+        assert_eq!(usage.used, 1, "[{}] March untouched", hub.label);
+
+        // April: February's keys are gone, so a message of February counts in April.
+        hub.clock.advance(Duration::from_secs(31 * 24 * 3600));
+        assert_eq!(
+            count("message:apr-1").await.unwrap().used,
+            1,
+            "[{}]",
+            hub.label
+        );
+        assert_eq!(
+            count("message:feb-1").await.unwrap().used,
+            2,
+            "[{}] pruned with its period",
+            hub.label
+        );
+        assert_eq!(
+            count("message:mar-1").await.unwrap().used,
+            2,
+            "[{}] March's keys are kept",
+            hub.label
+        );
+    }
+}
+
+#[tokio::test]
 async fn messages_start_again_each_period_and_installations_carry_over() {
     for hub in hubs().await {
         let t = one_tenant(

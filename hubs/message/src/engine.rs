@@ -446,10 +446,12 @@ impl Engine {
         progress.rule = Some(index);
 
         if !progress.counted {
+            // Counted once per message by billing itself, so a retry after a crash here cannot
+            // count it twice, and the progress need not be saved before going on.
             match self
                 .peers
                 .billing
-                .check_and_count(&ctx, tenant, Metric::Messages, 1)
+                .count_once(&ctx, tenant, Metric::Messages, 1, &usage_key(&row.id))
                 .await
             {
                 Ok(_) => progress.counted = true,
@@ -463,9 +465,6 @@ impl Engine {
                 }
                 Err(error) => return Err(error),
             }
-            self.store
-                .save_progress(&row.id, progress, self.clock.now_ms())
-                .await?;
         }
         if progress.hold_id.is_none() {
             let cost = self.peers.tariff.message_cost(tenant).await;
@@ -479,7 +478,7 @@ impl Engine {
                 match self.peers.wallet.hold(&ctx, tenant, hold).await {
                     Ok(hold) => progress.hold_id = Some(hold.id),
                     Err(Error::FailedPrecondition { message, .. }) => {
-                        self.give_back_count(&ctx, tenant, progress).await;
+                        self.give_back_count(&ctx, tenant, &row.id, progress).await;
                         return Ok(refused(format!("insufficient_funds: {message}")));
                     }
                     Err(error) => return Err(error),
@@ -674,17 +673,22 @@ impl Engine {
                 }
             }
         }
-        self.give_back_count(&ctx, tenant, progress).await;
+        self.give_back_count(&ctx, tenant, &row.id, progress).await;
     }
 
-    async fn give_back_count(&self, ctx: &AuthContext, tenant: Uuid, progress: &mut Progress) {
-        if !progress.counted {
-            return;
-        }
+    /// Gives back the message's usage count. By key, whatever the progress says: a count made
+    /// just before a crash is not in it.
+    async fn give_back_count(
+        &self,
+        ctx: &AuthContext,
+        tenant: Uuid,
+        message: &str,
+        progress: &mut Progress,
+    ) {
         match self
             .peers
             .billing
-            .release(ctx, tenant, Metric::Messages, 1)
+            .release_once(ctx, tenant, Metric::Messages, &usage_key(message))
             .await
         {
             Ok(_) => progress.counted = false,
@@ -760,6 +764,11 @@ impl Engine {
             }
         });
     }
+}
+
+/// What billing counts a message under.
+fn usage_key(message: &str) -> String {
+    format!("message:{message}")
 }
 
 fn parse(text: &str) -> Result<Uuid> {

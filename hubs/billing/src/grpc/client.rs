@@ -59,6 +59,15 @@ fn usage_req(tenant_id: Uuid, metric: Metric, amount: u64) -> pb::UsageRequest {
     }
 }
 
+fn keyed_req(tenant_id: Uuid, metric: Metric, amount: u64, key: &str) -> pb::KeyedUsageRequest {
+    pb::KeyedUsageRequest {
+        tenant_id: tenant_id.to_string(),
+        metric: metric.as_str().to_owned(),
+        amount,
+        key: key.to_owned(),
+    }
+}
+
 #[async_trait]
 impl BillingApi for BillingClient {
     async fn import_snapshot(&self, ctx: &AuthContext, snapshot: Snapshot) -> Result<ImportReport> {
@@ -112,6 +121,35 @@ impl BillingApi for BillingClient {
         let m = usage_req(tenant_id, metric, amount);
         usage_from_pb(
             self.call(ctx, m, |mut s, r| async move { s.release(r).await })
+                .await?,
+        )
+    }
+
+    async fn count_once(
+        &self,
+        ctx: &AuthContext,
+        tenant_id: Uuid,
+        metric: Metric,
+        amount: u64,
+        key: &str,
+    ) -> Result<Usage> {
+        let m = keyed_req(tenant_id, metric, amount, key);
+        usage_from_pb(
+            self.call(ctx, m, |mut s, r| async move { s.count_once(r).await })
+                .await?,
+        )
+    }
+
+    async fn release_once(
+        &self,
+        ctx: &AuthContext,
+        tenant_id: Uuid,
+        metric: Metric,
+        key: &str,
+    ) -> Result<Usage> {
+        let m = keyed_req(tenant_id, metric, 0, key);
+        usage_from_pb(
+            self.call(ctx, m, |mut s, r| async move { s.release_once(r).await })
                 .await?,
         )
     }

@@ -113,6 +113,28 @@ impl Billing for BillingGrpc {
         ))
     }
 
+    async fn count_once(&self, request: Request<pb::KeyedUsageRequest>) -> Reply<pb::Usage> {
+        let ctx = incoming_context(&self.token, &request)?;
+        let m = request.into_inner();
+        let tenant = id("tenant_id", &m.tenant_id)?;
+        let metric = metric(&m.metric)?;
+        ok(usage_to_pb(
+            self.api
+                .count_once(&ctx, tenant, metric, m.amount, &m.key)
+                .await?,
+        ))
+    }
+
+    async fn release_once(&self, request: Request<pb::KeyedUsageRequest>) -> Reply<pb::Usage> {
+        let ctx = incoming_context(&self.token, &request)?;
+        let m = request.into_inner();
+        let tenant = id("tenant_id", &m.tenant_id)?;
+        let metric = metric(&m.metric)?;
+        ok(usage_to_pb(
+            self.api.release_once(&ctx, tenant, metric, &m.key).await?,
+        ))
+    }
+
     async fn set_usage(&self, request: Request<pb::SetUsageRequest>) -> Reply<pb::Usage> {
         let ctx = incoming_context(&self.token, &request)?;
         let m = request.into_inner();

@@ -184,6 +184,28 @@ impl BillingApi for LocalBilling {
         self.do_release(ctx, tenant_id, metric, amount).await
     }
 
+    async fn count_once(
+        &self,
+        ctx: &AuthContext,
+        tenant_id: Uuid,
+        metric: Metric,
+        amount: u64,
+        key: &str,
+    ) -> Result<Usage> {
+        self.do_count_once(ctx, tenant_id, metric, amount, key)
+            .await
+    }
+
+    async fn release_once(
+        &self,
+        ctx: &AuthContext,
+        tenant_id: Uuid,
+        metric: Metric,
+        key: &str,
+    ) -> Result<Usage> {
+        self.do_release_once(ctx, tenant_id, metric, key).await
+    }
+
     async fn set_usage(
         &self,
         ctx: &AuthContext,

@@ -8,7 +8,7 @@ use super::{
     LocalBilling, from_db, plan_of, require_installer, require_system, require_tenant_admin, to_db,
 };
 use crate::period::{Period, period_at};
-use crate::store::CounterKey;
+use crate::store::{CounterKey, KeyedCount};
 use crate::types::{Metric, Plan, TenantBilling, Usage};
 
 /// A tenant's plan and the period `now` falls in.
@@ -51,6 +51,24 @@ fn amount(field: &str, n: u64, zero_ok: bool) -> Result<i64> {
         return Err(Error::invalid(field, "use 1 or more"));
     }
     i64::try_from(n).map_err(|_| Error::invalid(field, format!("{n} is too large")))
+}
+
+/// A caller's key for counting once: `message:<id>`-like, at most 200 bytes.
+fn usage_key(key: &str) -> Result<&str> {
+    let key = key.trim();
+    if key.is_empty() {
+        return Err(Error::invalid(
+            "key",
+            "name what is counted, e.g. `message:<id>`, so a retry counts it once",
+        ));
+    }
+    if key.len() > 200 {
+        return Err(Error::invalid(
+            "key",
+            format!("{} bytes; keep it to 200", key.len()),
+        ));
+    }
+    Ok(key)
 }
 
 impl LocalBilling {
@@ -107,26 +125,69 @@ impl LocalBilling {
         let billed = self.billed(tenant_id).await?;
         let limit = metric.limit(&billed.plan.entitlements);
         let db_limit = limit.map(to_db).transpose()?;
-        let key = billed.key(metric);
-        match self.store().count(key, n, db_limit).await? {
+        match self.store().count(billed.key(metric), n, db_limit).await? {
             Some(used) => Ok(billed.usage(metric, used)),
-            None => {
-                let used = self.store().used(key).await?;
-                let of = match limit {
-                    Some(limit) => format!("{used} of {limit} used"),
-                    None => format!("{used} used, the most a counter holds"),
-                };
-                Err(Error::failed_precondition(
-                    "quota_exceeded",
-                    format!(
-                        "{metric}: {of} (plan `{code}`), {n} more would exceed the limit; \
-                         the period ends {end}",
-                        code = billed.plan.code,
-                        end = rfc3339(billed.period.end),
-                    ),
-                ))
-            }
+            None => Err(self.over_quota(&billed, metric, n).await),
         }
+    }
+
+    pub(super) async fn do_count_once(
+        &self,
+        ctx: &AuthContext,
+        tenant_id: Uuid,
+        metric: Metric,
+        n: u64,
+        key: &str,
+    ) -> Result<Usage> {
+        require_system(ctx)?;
+        let n = amount("amount", n, false)?;
+        let key = usage_key(key)?;
+        let billed = self.billed(tenant_id).await?;
+        let limit = metric.limit(&billed.plan.entitlements);
+        let db_limit = limit.map(to_db).transpose()?;
+        match self
+            .store()
+            .count_once(billed.key(metric), n, db_limit, key)
+            .await?
+        {
+            KeyedCount::Counted(used) | KeyedCount::Already(used) => Ok(billed.usage(metric, used)),
+            KeyedCount::Refused => Err(self.over_quota(&billed, metric, n).await),
+        }
+    }
+
+    /// `quota_exceeded`, with the usage as it is now.
+    async fn over_quota(&self, billed: &Billed, metric: Metric, n: i64) -> Error {
+        let used = match self.store().used(billed.key(metric)).await {
+            Ok(used) => used,
+            Err(error) => return error,
+        };
+        let of = match metric.limit(&billed.plan.entitlements) {
+            Some(limit) => format!("{used} of {limit} used"),
+            None => format!("{used} used, the most a counter holds"),
+        };
+        Error::failed_precondition(
+            "quota_exceeded",
+            format!(
+                "{metric}: {of} (plan `{code}`), {n} more would exceed the limit; \
+                 the period ends {end}",
+                code = billed.plan.code,
+                end = rfc3339(billed.period.end),
+            ),
+        )
+    }
+
+    pub(super) async fn do_release_once(
+        &self,
+        ctx: &AuthContext,
+        tenant_id: Uuid,
+        metric: Metric,
+        key: &str,
+    ) -> Result<Usage> {
+        require_system(ctx)?;
+        let key = usage_key(key)?;
+        let billed = self.billed(tenant_id).await?;
+        let used = self.store().release_once(billed.key(metric), key).await?;
+        Ok(billed.usage(metric, used))
     }
 
     pub(super) async fn do_release(

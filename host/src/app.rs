@@ -34,8 +34,8 @@ pub struct App {
     pub live: Arc<crate::live::LiveSettings>,
     /// Each installation's webhook allowance (`ingress.rate_limit_per_minute`).
     pub throttle: crate::throttle::WebhookThrottle,
-    /// Inbound messages to count on their senders' contacts, for the activity worker.
-    pub activity: tokio::sync::mpsc::Sender<Activity>,
+    /// Counts inbound messages on their senders' contacts, in batches.
+    pub activity: nave_user::ActivityRecorder,
     /// The message hub: conversations, routing, the outbox.
     pub messages: Arc<dyn nave_message::MessageApi>,
     /// The message hub's engine, for its counters.
@@ -47,58 +47,6 @@ pub struct App {
     /// Subscribes tenants to apps (the subscription saga over the app and wallet hubs and
     /// this host's installer) and unsubscribes them.
     pub subscriber: nave_app::saga::Subscriber,
-}
-
-/// One inbound message to count on its sender's contact.
-#[derive(Debug)]
-pub struct Activity {
-    /// The platform acting in the tenant, with the webhook's correlation id.
-    pub ctx: nave_hub_core::AuthContext,
-    /// The tenant.
-    pub tenant: uuid::Uuid,
-    /// The sender as the channel knows them.
-    pub identity: nave_user::ChannelIdentity,
-    /// When the channel says the message was sent.
-    pub at: time::OffsetDateTime,
-}
-
-/// Most queued activity applied at once.
-const ACTIVITY_BATCH: usize = 256;
-
-/// Applies queued activity: whatever queued meanwhile, at once. Counts add up in any order and
-/// first/last seen keep the extremes, so the order of the items does not matter; applying them
-/// together lets the user hub commit them together, and keeps the queue from filling (which
-/// would slow webhooks down) when the worker is scheduled late under load.
-fn spawn_activity_worker(
-    users: Arc<dyn nave_user::UserApi>,
-) -> tokio::sync::mpsc::Sender<Activity> {
-    let (queue, mut items) = tokio::sync::mpsc::channel::<Activity>(4096);
-    tokio::spawn(async move {
-        let mut batch = Vec::with_capacity(ACTIVITY_BATCH);
-        while items.recv_many(&mut batch, ACTIVITY_BATCH).await > 0 {
-            let counting = batch.drain(..).map(|a| {
-                let users = users.clone();
-                async move {
-                    let installation = a.identity.installation_id;
-                    let counted = users
-                        .record_activity(
-                            &a.ctx,
-                            a.tenant,
-                            a.identity,
-                            nave_user::Direction::In,
-                            a.at,
-                            None,
-                        )
-                        .await;
-                    if let Err(error) = counted {
-                        tracing::warn!(%error, %installation, "counting a message on its contact failed");
-                    }
-                }
-            });
-            futures::future::join_all(counting).await;
-        }
-    });
-    queue
 }
 
 impl App {
@@ -162,7 +110,7 @@ impl App {
             registry,
             metrics,
             throttle: crate::throttle::WebhookThrottle::default(),
-            activity: spawn_activity_worker(hubs.user.clone()),
+            activity: nave_user::ActivityRecorder::spawn(hubs.user.clone()),
             hubs,
             live,
             messages,

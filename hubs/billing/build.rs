@@ -2,6 +2,8 @@
 //! needs no system protoc.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // sqlx::migrate! embeds the migrations when the crate compiles: a new file must rebuild it.
+    println!("cargo:rerun-if-changed=migrations");
     let proto_dir =
         std::path::PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?).join("../../proto");
     let proto = proto_dir.join("billing.proto");
@@ -10,8 +12,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "cargo:rerun-if-changed={}",
         proto_dir.join("common.proto").display()
     );
-    // sqlx::migrate! embeds the migrations: a new file must rebuild the crate.
-    println!("cargo:rerun-if-changed=migrations");
     let mut config = tonic_prost_build::Config::new();
     config.protoc_executable(protoc_bin_vendored::protoc_bin_path()?);
     tonic_prost_build::configure()

@@ -2,6 +2,8 @@
 //! needs no system protoc.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // sqlx::migrate! embeds the migrations when the crate compiles: a new file must rebuild it.
+    println!("cargo:rerun-if-changed=migrations");
     let proto_dir =
         std::path::PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?).join("../../proto");
     let proto = proto_dir.join("wallet.proto");

@@ -138,7 +138,7 @@ async fn handle(
     if stored > 0 {
         app.inbox.notify();
     }
-    count_inbound(app, &installation, correlation_id, &outcome.events, &new).await;
+    count_inbound(app, &installation, &outcome.events, &new).await;
     if received > 0 {
         tracing::debug!(installation = %installation.record.id, received, stored, "webhook events stored");
     }
@@ -146,12 +146,11 @@ async fn handle(
 }
 
 /// Queues each new message for counting on its sender's contact (messages in, first and last
-/// seen) in the user hub; one worker applies them in batches, after the answer, so the channel
+/// seen) in the user hub; one task applies them in batches, after the answer, so the channel
 /// is not kept waiting. A failure is only logged (the message itself is stored).
 async fn count_inbound(
     app: &App,
     installation: &crate::registry::Installation,
-    correlation_id: &str,
     events: &[InboundEvent],
     new: &[bool],
 ) {
@@ -172,27 +171,22 @@ async fn count_inbound(
     if senders.is_empty() {
         return;
     }
-    let ctx = nave_hub_core::AuthContext::system()
-        .in_tenant(tenant, nave_hub_core::Role::Agent)
-        .with_correlation_id(correlation_id);
     for (sender, timestamp_ms) in senders {
         let at =
             time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(timestamp_ms) * 1_000_000)
                 .unwrap_or_else(|_| time::OffsetDateTime::now_utc());
-        let activity = crate::app::Activity {
-            ctx: ctx.clone(),
-            tenant,
+        let activity = nave_user::MessageActivity {
+            tenant_id: tenant,
             identity: nave_user::ChannelIdentity {
                 installation_id: installation.record.id,
                 channel: installation.record.plugin.clone(),
                 channel_user_id: sender,
             },
+            direction: nave_user::Direction::In,
             at,
         };
         // A full queue slows webhooks down rather than growing without bound.
-        if app.activity.send(activity).await.is_err() {
-            tracing::warn!("the contact activity worker has stopped");
-        }
+        app.activity.record(activity).await;
     }
 }
 

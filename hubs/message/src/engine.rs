@@ -23,7 +23,9 @@ use std::time::Duration;
 
 use nave_billing::{BillingApi, Metric};
 use nave_hub_core::{AuthContext, Clock, Error, Result, Role};
-use nave_user::{ChannelIdentity, ContactProfile, UserApi};
+use nave_user::{
+    ActivityRecorder, ChannelIdentity, ContactProfile, Direction, MessageActivity, UserApi,
+};
 use nave_wallet::{NewHold, WalletApi};
 use rand::Rng;
 use tokio::sync::Semaphore;
@@ -60,9 +62,6 @@ impl Default for EngineConfig {
         }
     }
 }
-
-/// Replies counted on their contacts at once, at most.
-const COUNTING_AT_ONCE: usize = 256;
 
 /// Counters for `/metrics`.
 #[derive(Debug, Default)]
@@ -104,8 +103,8 @@ pub struct Engine {
     /// Conversations with a worker, and whether new work arrived while it ran.
     active: Mutex<HashMap<Uuid, bool>>,
     permits: Arc<Semaphore>,
-    /// Replies being counted on their contacts; when all are taken, deliveries wait.
-    counting: Arc<Semaphore>,
+    /// Counts delivered replies on their contacts, in batches.
+    activity: ActivityRecorder,
     /// Set by [`Engine::stop`]: no new work starts.
     stopped: std::sync::atomic::AtomicBool,
     /// Counters for `/metrics`.
@@ -129,7 +128,8 @@ enum Step {
 }
 
 impl Engine {
-    /// An engine over the hub's store.
+    /// An engine over the hub's store. Call it on a tokio runtime: it starts the task that
+    /// counts replies on their contacts.
     pub fn new(
         store: MessageStore,
         spokes: Arc<dyn Spokes>,
@@ -139,7 +139,7 @@ impl Engine {
     ) -> Arc<Self> {
         Arc::new(Engine {
             permits: Arc::new(Semaphore::new(config.concurrency.max(1))),
-            counting: Arc::new(Semaphore::new(COUNTING_AT_ONCE)),
+            activity: ActivityRecorder::spawn(peers.users.clone()),
             store,
             spokes,
             peers,
@@ -747,22 +747,16 @@ impl Engine {
             channel,
             channel_user_id: conversation.sender.clone(),
         };
-        let ctx = self.context(tenant, &row.id);
-        let (users, at) = (self.peers.users.clone(), self.clock.now());
-        // The conversation's next message does not wait for its counter, only for room among
-        // the counters in flight (a slow user hub slows deliveries rather than piling tasks up).
-        let Ok(permit) = self.counting.clone().acquire_owned().await else {
-            return;
-        };
-        tokio::spawn(async move {
-            let _permit = permit;
-            let counted = users
-                .record_activity(&ctx, tenant, identity, nave_user::Direction::Out, at, None)
-                .await;
-            if let Err(error) = counted {
-                tracing::debug!(%error, "counting a reply on its contact failed");
-            }
-        });
+        // The conversation's next message does not wait for its counter, only for room in the
+        // recorder's queue (a slow user hub slows deliveries rather than piling work up).
+        self.activity
+            .record(MessageActivity {
+                tenant_id: tenant,
+                identity,
+                direction: Direction::Out,
+                at: self.clock.now(),
+            })
+            .await;
     }
 }
 

@@ -413,33 +413,41 @@ impl MessageStore {
                     for (m, new_id, event) in &batch {
                         let (tenant, installation) =
                             (m.tenant_id.to_string(), m.installation_id.to_string());
-                        let created = query_opt(
+                        // Most messages are of a conversation that exists: look it up first.
+                        let found = query_opt(
                             conn,
-                            INSERT_CONVERSATION,
-                            &[
-                                &new_id.to_string(),
-                                &tenant,
-                                &installation,
-                                &m.platform,
-                                &m.channel_conversation,
-                                &m.sender,
-                                &m.recipient,
-                                &m.at_ms,
-                            ],
+                            FIND_CONVERSATION,
+                            &[&installation, &m.channel_conversation],
                             |row| row.get::<_, String>(0),
                         )?;
-                        let conversation = match created {
-                            Some(id) => {
+                        let created = if found.is_some() {
+                            None
+                        } else {
+                            query_opt(
+                                conn,
+                                INSERT_CONVERSATION,
+                                &[
+                                    &new_id.to_string(),
+                                    &tenant,
+                                    &installation,
+                                    &m.platform,
+                                    &m.channel_conversation,
+                                    &m.sender,
+                                    &m.recipient,
+                                    &m.at_ms,
+                                ],
+                                |row| row.get::<_, String>(0),
+                            )?
+                        };
+                        let conversation = match (found, created) {
+                            (Some(id), _) => id,
+                            (None, Some(id)) => {
                                 append_event_sync(conn, event)?;
                                 id
                             }
-                            None => query_opt(
-                                conn,
-                                FIND_CONVERSATION,
-                                &[&installation, &m.channel_conversation],
-                                |row| row.get::<_, String>(0),
-                            )?
-                            .ok_or_else(|| Error::internal_msg("a conversation vanished"))?,
+                            (None, None) => {
+                                return Err(Error::internal_msg("a conversation vanished"));
+                            }
                         };
                         let inserted = query_opt(
                             conn,

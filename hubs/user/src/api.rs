@@ -16,8 +16,8 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::types::{
-    ChannelIdentity, Contact, ContactPage, ContactProfile, ContactQuery, Direction, Profile,
-    ProfileChange, ResolvedContact,
+    ChannelIdentity, Contact, ContactPage, ContactProfile, ContactQuery, Direction,
+    MessageActivity, Profile, ProfileChange, ResolvedContact,
 };
 
 /// The user hub: platform users' profiles and preferences, tenants' end-customer contacts.
@@ -116,6 +116,14 @@ pub trait UserApi: Send + Sync {
         at: OffsetDateTime,
         profile: Option<ContactProfile>,
     ) -> Result<Contact>;
+
+    /// [`Self::record_activity`] without a profile, for many messages at once, of any tenants
+    /// the caller may change contacts of: what the platform does for every message. Messages
+    /// of one identity add up into one update and the batch is one transaction; a person seen
+    /// for the first time gets a contact, as with `record_activity`. Every item is checked
+    /// first: one that is refused (`items[i].identity...`) counts nothing of the batch.
+    async fn record_activities(&self, ctx: &AuthContext, items: Vec<MessageActivity>)
+    -> Result<()>;
 
     /// Reads the hub's event log (platform admins; tenant admins for their tenant's events).
     async fn list_events(

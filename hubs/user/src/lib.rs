@@ -6,8 +6,9 @@
 //! - [`rest::router`] gives the `/v1/me/...` routes for the host to nest; the host serves the
 //!   tenant-scoped contact routes itself, over [`UserApi`].
 //! - A contact is one end-customer of one tenant, known on each channel installation by a
-//!   [`ChannelIdentity`]; [`UserApi::record_activity`] is called for every message and keeps
-//!   per-contact counters and first/last-seen times.
+//!   [`ChannelIdentity`]; every message is counted on its contact ([`UserApi::record_activity`],
+//!   or many at once with [`UserApi::record_activities`], which [`ActivityRecorder`] batches),
+//!   keeping per-contact counters and first/last-seen times.
 //!
 //! Every state change is appended to the hub's event log in the same transaction.
 //!
@@ -37,6 +38,7 @@
 mod api;
 pub mod grpc;
 mod local;
+mod recorder;
 pub mod rest;
 mod store;
 mod types;
@@ -44,9 +46,11 @@ pub mod validate;
 
 pub use api::UserApi;
 pub use local::{LocalUser, UserConfig};
+pub use recorder::ActivityRecorder;
 pub use types::{
     ChannelIdentity, Contact, ContactIdentity, ContactPage, ContactProfile, ContactQuery,
-    DEFAULT_CONTACT_PAGE, Direction, MAX_CONTACT_PAGE, Profile, ProfileChange, ResolvedContact,
+    DEFAULT_CONTACT_PAGE, Direction, MAX_CONTACT_PAGE, MessageActivity, Profile, ProfileChange,
+    ResolvedContact,
 };
 
 /// The user hub's default gRPC port.

@@ -197,6 +197,20 @@ pub enum Direction {
     Out,
 }
 
+/// One message to count on the contact behind its identity, for
+/// [`crate::UserApi::record_activities`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageActivity {
+    /// The tenant whose contact it is.
+    pub tenant_id: Uuid,
+    /// The person as the channel knows them.
+    pub identity: ChannelIdentity,
+    /// Which way the message went.
+    pub direction: Direction,
+    /// When it was sent.
+    pub at: OffsetDateTime,
+}
+
 impl Direction {
     /// The wire name (`in`, `out`).
     pub fn as_str(self) -> &'static str {

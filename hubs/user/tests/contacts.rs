@@ -590,3 +590,120 @@ async fn activity_counts_messages_and_tracks_first_and_last_seen() {
         assert_eq!(events.events[0].correlation_id, "req-inbound");
     }
 }
+
+#[tokio::test]
+async fn a_batch_of_activity_adds_up_per_contact_across_tenants() {
+    for hub in hubs().await {
+        let (acme, globex) = (new_id(), new_id());
+        let page = new_id();
+        let t0 = hub.clock.now();
+        let known = hub
+            .api
+            .record_activity(
+                &member(acme, Role::Agent),
+                acme,
+                fb(page, "ana"),
+                Direction::In,
+                t0 + Duration::from_secs(50),
+                Some(named("Ana")),
+            )
+            .await
+            .unwrap();
+        let item = |tenant, psid: &str, direction, secs| nave_user::MessageActivity {
+            tenant_id: tenant,
+            identity: fb(page, psid),
+            direction,
+            at: t0 + Duration::from_secs(secs),
+        };
+        let batch = vec![
+            item(acme, "ana", Direction::In, 60),
+            item(acme, "ana", Direction::Out, 10),
+            item(acme, "ana", Direction::Out, 90),
+            // Seen for the first time: created, with both its messages.
+            item(acme, "bo", Direction::In, 70),
+            item(acme, "bo", Direction::Out, 80),
+            // The same channel user id in another tenant is another person.
+            item(globex, "ana", Direction::In, 30),
+        ];
+        hub.api
+            .record_activities(&AuthContext::system(), batch)
+            .await
+            .unwrap();
+
+        let ana = hub
+            .api
+            .get_contact(&member(acme, Role::Agent), acme, known.id)
+            .await
+            .unwrap();
+        assert_eq!(
+            (ana.messages_in, ana.messages_out),
+            (2, 2),
+            "[{}]",
+            hub.label
+        );
+        assert_eq!(
+            (ana.first_seen_at, ana.last_seen_at),
+            (
+                Some(t0 + Duration::from_secs(10)),
+                Some(t0 + Duration::from_secs(90))
+            ),
+            "[{}] seen times keep their extremes",
+            hub.label
+        );
+        let find = |tenant, psid: &'static str| {
+            let api = hub.api.clone();
+            async move {
+                api.find_contact(&member(tenant, Role::Agent), tenant, page, psid)
+                    .await
+                    .unwrap()
+                    .expect("a contact")
+            }
+        };
+        let bo = find(acme, "bo").await;
+        assert_eq!((bo.messages_in, bo.messages_out), (1, 1), "[{}]", hub.label);
+        let other = find(globex, "ana").await;
+        assert_ne!(other.id, known.id, "[{}]", hub.label);
+        assert_eq!(
+            (other.messages_in, other.messages_out),
+            (1, 0),
+            "[{}]",
+            hub.label
+        );
+
+        // One bad item refuses the batch, says which, and counts nothing.
+        let err = assert_err(
+            &hub,
+            hub.api
+                .record_activities(
+                    &AuthContext::system(),
+                    vec![
+                        item(acme, "ana", Direction::In, 100),
+                        item(acme, "bad\u{0}id", Direction::In, 100),
+                    ],
+                )
+                .await,
+            "invalid_argument",
+        );
+        assert_eq!(
+            fields(&err),
+            ["items[1].identity.channel_user_id"],
+            "[{}]",
+            hub.label
+        );
+        // An agent of one tenant cannot count on another's contacts.
+        assert_err(
+            &hub,
+            hub.api
+                .record_activities(
+                    &member(acme, Role::Agent),
+                    vec![item(globex, "ana", Direction::In, 100)],
+                )
+                .await,
+            "not_found",
+        );
+        let ana = find(acme, "ana").await;
+        assert_eq!(ana.messages_in, 2, "[{}] nothing counted", hub.label);
+        let other = find(globex, "ana").await;
+        assert_eq!(other.messages_in, 1, "[{}] nothing counted", hub.label);
+    }
+}

@@ -18,8 +18,8 @@ use super::convert::*;
 use super::pb::{self, user_client::UserClient as Stub};
 use crate::api::UserApi;
 use crate::types::{
-    ChannelIdentity, Contact, ContactPage, ContactProfile, ContactQuery, Direction, Profile,
-    ProfileChange, ResolvedContact,
+    ChannelIdentity, Contact, ContactPage, ContactProfile, ContactQuery, Direction,
+    MessageActivity, Profile, ProfileChange, ResolvedContact,
 };
 
 /// Calls a remote user hub; behaves exactly like a `LocalUser`, errors included.
@@ -247,6 +247,31 @@ impl UserApi for UserClient {
             self.call(ctx, m, |mut s, r| async move { s.record_activity(r).await })
                 .await?,
         )
+    }
+
+    async fn record_activities(
+        &self,
+        ctx: &AuthContext,
+        items: Vec<MessageActivity>,
+    ) -> Result<()> {
+        let m = pb::RecordActivitiesRequest {
+            items: items
+                .into_iter()
+                .map(|item| pb::MessageActivity {
+                    tenant_id: item.tenant_id.to_string(),
+                    identity: Some(identity_to_pb(item.identity)),
+                    direction: item.direction.as_str().to_owned(),
+                    at_ms: to_millis(item.at),
+                })
+                .collect(),
+        };
+        self.call(
+            ctx,
+            m,
+            |mut s, r| async move { s.record_activities(r).await },
+        )
+        .await?;
+        Ok(())
     }
 
     async fn list_events(

@@ -18,7 +18,7 @@ use tonic::{Request, Response, Status};
 use super::convert::*;
 use super::pb::{self, user_server::User, user_server::UserServer};
 use crate::api::UserApi;
-use crate::types::ContactQuery;
+use crate::types::{ContactQuery, MessageActivity};
 
 type Reply<T> = std::result::Result<Response<T>, Status>;
 
@@ -219,6 +219,32 @@ impl User for UserGrpc {
                 .record_activity(&ctx, tenant, identity, direction, at, profile)
                 .await?,
         ))
+    }
+
+    async fn record_activities(
+        &self,
+        request: Request<pb::RecordActivitiesRequest>,
+    ) -> Reply<pb::Empty> {
+        let ctx = incoming_context(&self.token, &request)?;
+        let items = request
+            .into_inner()
+            .items
+            .into_iter()
+            .enumerate()
+            .map(|(i, m)| {
+                let item = |field: &str| format!("items[{i}].{field}");
+                Ok(MessageActivity {
+                    tenant_id: parse_id(&item("tenant_id"), &m.tenant_id)?,
+                    identity: identity_from_pb(m.identity)?,
+                    direction: direction(&m.direction)?,
+                    at: from_millis(m.at_ms).map_err(|_| {
+                        Error::invalid(item("at_ms"), "not a representable instant")
+                    })?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.api.record_activities(&ctx, items).await?;
+        ok(pb::Empty {})
     }
 
     async fn list_events(

@@ -3,6 +3,8 @@
 //! Events never carry contact details (names, emails, channel user ids), only ids and the names
 //! of changed fields: the event log is append-only, and erasing a contact must erase its data.
 
+use std::collections::HashMap;
+
 use nave_hub_core::clock::to_millis;
 use nave_hub_core::events::EventRecord;
 use nave_hub_core::ids::new_id;
@@ -12,10 +14,10 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{Access, LocalUser, authorize_contacts, contact_of};
-use crate::store::{ContactRow, IdentityRow};
+use crate::store::{ActivityRow, ContactRow, IdentityRow};
 use crate::types::{
     ChannelIdentity, Contact, ContactPage, ContactProfile, ContactQuery, DEFAULT_CONTACT_PAGE,
-    Direction, MAX_CONTACT_PAGE, ResolvedContact,
+    Direction, MAX_CONTACT_PAGE, MessageActivity, ResolvedContact,
 };
 use crate::validate::{
     check_contact, check_identity, contact_fields_mut, normalize_contact, valid_channel_user_id,
@@ -485,6 +487,99 @@ impl LocalUser {
         Err(Error::conflict(
             "this contact kept changing while its activity was recorded: try again",
         ))
+    }
+}
+
+impl LocalUser {
+    pub(super) async fn do_record_activities(
+        &self,
+        ctx: &AuthContext,
+        items: Vec<MessageActivity>,
+    ) -> Result<()> {
+        for (i, item) in items.iter().enumerate() {
+            authorize_contacts(ctx, item.tenant_id, Access::Write)?;
+            check_identity(&item.identity).map_err(|e| in_item(e, i))?;
+        }
+        // One update per identity: counts add up, seen times keep their extremes.
+        let mut rows: Vec<ActivityRow> = Vec::new();
+        let mut first_item: Vec<usize> = Vec::new();
+        let mut index: HashMap<(Uuid, Uuid, &str), usize> = HashMap::new();
+        for (i, item) in items.iter().enumerate() {
+            let at_ms = to_millis(item.at);
+            let (messages_in, messages_out) = match item.direction {
+                Direction::In => (1, 0),
+                Direction::Out => (0, 1),
+            };
+            let key = (
+                item.tenant_id,
+                item.identity.installation_id,
+                item.identity.channel_user_id.as_str(),
+            );
+            match index.get(&key) {
+                Some(&at) => {
+                    let row = &mut rows[at];
+                    row.messages_in += messages_in;
+                    row.messages_out += messages_out;
+                    row.first_at_ms = row.first_at_ms.min(at_ms);
+                    row.last_at_ms = row.last_at_ms.max(at_ms);
+                }
+                None => {
+                    index.insert(key, rows.len());
+                    first_item.push(i);
+                    rows.push(ActivityRow {
+                        tenant_id: item.tenant_id.to_string(),
+                        installation_id: item.identity.installation_id.to_string(),
+                        channel_user_id: item.identity.channel_user_id.clone(),
+                        messages_in,
+                        messages_out,
+                        first_at_ms: at_ms,
+                        last_at_ms: at_ms,
+                    });
+                }
+            }
+        }
+        let found = self.store().count_activities(rows, self.now_ms()).await?;
+        // People seen for the first time: each of their messages as `record_activity` counts
+        // it, creating the contact with the first.
+        for (row, found) in found.iter().enumerate() {
+            if *found {
+                continue;
+            }
+            let first = &items[first_item[row]];
+            let same = |item: &&MessageActivity| {
+                item.tenant_id == first.tenant_id
+                    && item.identity.installation_id == first.identity.installation_id
+                    && item.identity.channel_user_id == first.identity.channel_user_id
+            };
+            for item in items.iter().filter(same) {
+                self.do_record_activity(
+                    ctx,
+                    item.tenant_id,
+                    item.identity.clone(),
+                    item.direction,
+                    item.at,
+                    None,
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A field error of one item of a batch, named `items[i].<field>`.
+fn in_item(error: Error, i: usize) -> Error {
+    match error {
+        Error::InvalidArgument { fields, .. } => Error::invalid_fields(
+            fields
+                .into_iter()
+                .map(|mut f| {
+                    f.field = format!("items[{i}].{}", f.field);
+                    f
+                })
+                .collect(),
+        ),
+        other => other,
     }
 }
 

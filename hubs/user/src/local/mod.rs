@@ -26,7 +26,7 @@ use crate::api::UserApi;
 use crate::store::{ContactRow, IdentityRow, ProfileRow, UserStore};
 use crate::types::{
     ChannelIdentity, Contact, ContactIdentity, ContactPage, ContactProfile, ContactQuery,
-    Direction, Profile, ProfileChange, ResolvedContact,
+    Direction, MessageActivity, Profile, ProfileChange, ResolvedContact,
 };
 use crate::validate::{MAX_PREFERENCE_KEYS, MAX_PREFERENCES_BYTES};
 
@@ -297,6 +297,14 @@ impl UserApi for LocalUser {
     ) -> Result<Contact> {
         self.do_record_activity(ctx, tenant_id, identity, direction, at, profile)
             .await
+    }
+
+    async fn record_activities(
+        &self,
+        ctx: &AuthContext,
+        items: Vec<MessageActivity>,
+    ) -> Result<()> {
+        self.do_record_activities(ctx, items).await
     }
 
     async fn list_events(

@@ -6,7 +6,7 @@
 
 use nave_hub_core::db::BeginWrite;
 use nave_hub_core::events::{AppendEvent, EventRecord};
-use nave_hub_core::writer::{query_all, query_opt};
+use nave_hub_core::writer::{execute, query_all, query_opt};
 use nave_hub_core::{Result, on_db};
 
 use super::UserStore;
@@ -49,20 +49,37 @@ const CONTACT_COLS: &str = "id, tenant_id, name, first_name, last_name, picture_
 const IDENTITY_COLS: &str =
     "tenant_id, installation_id, channel_user_id, channel, contact_id, created_at_ms";
 
-/// Adds `$1` in and `$2` out to the contact known by the identity (`$5`, `$6`, `$7`), seen at
-/// `$3`, changed at `$4`; returns the contact.
-fn activity_sql() -> String {
+/// Adds `$1` in and `$2` out to the contact known by the identity (`$5`, `$6`, `$7`), seen from
+/// `$3` to `$8`, changed at `$4`, then `returning`.
+fn activity_update(returning: &str) -> String {
     format!(
         "UPDATE contacts SET messages_in = messages_in + $1, messages_out = messages_out + $2, \
          first_seen_at_ms = CASE WHEN first_seen_at_ms IS NULL OR first_seen_at_ms > $3 \
            THEN $3 ELSE first_seen_at_ms END, \
-         last_seen_at_ms = CASE WHEN last_seen_at_ms IS NULL OR last_seen_at_ms < $3 \
-           THEN $3 ELSE last_seen_at_ms END, \
+         last_seen_at_ms = CASE WHEN last_seen_at_ms IS NULL OR last_seen_at_ms < $8 \
+           THEN $8 ELSE last_seen_at_ms END, \
          updated_at_ms = $4 \
          WHERE id = (SELECT contact_id FROM contact_identities WHERE tenant_id = $5 \
-           AND installation_id = $6 AND channel_user_id = $7) \
-         RETURNING {CONTACT_COLS}"
+           AND installation_id = $6 AND channel_user_id = $7){returning}"
     )
+}
+
+/// [`activity_update`] returning the contact.
+fn activity_sql() -> String {
+    activity_update(&format!(" RETURNING {CONTACT_COLS}"))
+}
+
+/// Messages counted together on the contact known by an identity, for
+/// [`UserStore::count_activities`].
+#[derive(Debug, Clone)]
+pub struct ActivityRow {
+    pub tenant_id: String,
+    pub installation_id: String,
+    pub channel_user_id: String,
+    pub messages_in: i64,
+    pub messages_out: i64,
+    pub first_at_ms: i64,
+    pub last_at_ms: i64,
 }
 
 /// A `contacts` row read on the writer's connection, in [`CONTACT_COLS`] order.
@@ -415,12 +432,66 @@ impl UserStore {
                         &tenant_id,
                         &installation_id,
                         &channel_user_id,
+                        &at_ms,
                     ],
                     contact_row,
                 )?;
                 with_identities(conn, row)
             })
             .await
+    }
+
+    /// Counts many identities' messages in one transaction, changing nothing else. Returns,
+    /// per row, whether a contact has the identity (nothing is counted for one that has none).
+    /// On SQLite one operation on the hub's writer.
+    pub async fn count_activities(&self, rows: Vec<ActivityRow>, now_ms: i64) -> Result<Vec<bool>> {
+        let sql = activity_update("");
+        if let Some(writer) = &self.writer {
+            return writer
+                .run(move |conn| {
+                    rows.iter()
+                        .map(|r| {
+                            execute(
+                                conn,
+                                &sql,
+                                &[
+                                    &r.messages_in,
+                                    &r.messages_out,
+                                    &r.first_at_ms,
+                                    &now_ms,
+                                    &r.tenant_id,
+                                    &r.installation_id,
+                                    &r.channel_user_id,
+                                    &r.last_at_ms,
+                                ],
+                            )
+                            .map(|n| n > 0)
+                        })
+                        .collect()
+                })
+                .await;
+        }
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin_write().await?;
+            let mut found = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let n = sqlx::query(&sql)
+                    .bind(r.messages_in)
+                    .bind(r.messages_out)
+                    .bind(r.first_at_ms)
+                    .bind(now_ms)
+                    .bind(&r.tenant_id)
+                    .bind(&r.installation_id)
+                    .bind(&r.channel_user_id)
+                    .bind(r.last_at_ms)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                found.push(n > 0);
+            }
+            tx.commit().await?;
+            Ok(found)
+        })
     }
 
     /// Counts messages on the contact known by an identity, in one transaction whose first
@@ -449,6 +520,7 @@ impl UserStore {
                 .bind(tenant_id)
                 .bind(installation_id)
                 .bind(channel_user_id)
+                .bind(at_ms)
                 .fetch_optional(&mut *tx)
                 .await?
             else {

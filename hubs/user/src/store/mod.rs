@@ -11,7 +11,7 @@
 
 mod contacts;
 
-pub use contacts::{ContactRow, IdentityRow};
+pub use contacts::{ActivityRow, ContactRow, IdentityRow};
 
 use nave_hub_core::db::{BeginWrite, HubMigrations};
 use nave_hub_core::events::{AppendEvent, EventRecord};

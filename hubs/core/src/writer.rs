@@ -18,17 +18,29 @@
 //! If the commit fails, every operation of the group fails. An operation that panics fails
 //! with an internal error; the thread goes on.
 //!
+//! **Checkpoints** (copying the WAL back into the database file, with an `fsync` of each) run on
+//! a second thread with a connection of its own, so the writer never waits for the disk: it
+//! commits into the WAL and goes on. SQLite's own automatic checkpoint would run them on the
+//! writer, inside the commit that crossed 1,000 pages, and every caller queued behind it waited
+//! for the two `fsync`s (tens of milliseconds on a busy disk). The writer learns the WAL's size
+//! from SQLite's WAL hook after each commit and asks for a checkpoint every
+//! [`CHECKPOINT_PAGES`] new pages. Under writes that never pause, those checkpoints cannot reach
+//! the end of the log, and SQLite starts a log over only once all of it was copied back: past
+//! [`WAL_LIMIT_PAGES`] the writer checkpoints itself, between two groups, which bounds the file.
+//!
 //! Only the paths that run for every message use it; the rest of a hub's queries stay on sqlx,
 //! over the same file. SQL is shared between the two: statements keep the `$1` placeholders of
 //! the sqlx queries, bound here by name ([`execute`], [`query_opt`], [`query_all`]).
 
+use std::ffi::{c_char, c_int, c_void};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, Condvar, Mutex, mpsc};
 use std::time::Duration;
 
 use rusqlite::types::ToSql;
-use rusqlite::{Connection, OpenFlags, Row};
+use rusqlite::{Connection, OpenFlags, Row, ffi};
 use tokio::sync::oneshot;
 
 use crate::db::DbConfig;
@@ -36,6 +48,102 @@ use crate::error::{Error, Result};
 
 /// Most operations committed together; more wait for the next group.
 const MAX_GROUP: usize = 256;
+
+/// New WAL pages after which the checkpoint thread copies the log back: SQLite's default
+/// automatic checkpoint.
+const CHECKPOINT_PAGES: i32 = 1000;
+
+/// WAL pages (of 4 KiB) past which the writer checkpoints itself before its next group.
+const WAL_LIMIT_PAGES: i32 = 16_000;
+
+/// What the writer and its checkpoint thread share.
+#[derive(Debug, Default)]
+struct Wal {
+    /// Pages in the WAL after the last commit, from SQLite's WAL hook.
+    pages: AtomicI32,
+    /// Pages of the WAL already copied back by the last checkpoint.
+    copied: AtomicI32,
+    /// A checkpoint is asked for; `stop` ends the thread.
+    wanted: Mutex<Wanted>,
+    ready: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct Wanted {
+    checkpoint: bool,
+    stop: bool,
+}
+
+impl Wal {
+    /// After a commit: asks the checkpoint thread to copy the log back once enough is new;
+    /// true when the log outgrew [`WAL_LIMIT_PAGES`] and the writer must copy it itself.
+    fn committed(&self) -> bool {
+        let pages = self.pages.load(Ordering::Relaxed);
+        if pages >= WAL_LIMIT_PAGES {
+            return true;
+        }
+        // More copied than the log holds: SQLite started the log over since; all of it is new.
+        let copied = self.copied.load(Ordering::Relaxed);
+        let new = if copied > pages {
+            pages
+        } else {
+            pages - copied
+        };
+        if new >= CHECKPOINT_PAGES {
+            let mut wanted = self.wanted.lock().expect("wal lock");
+            if !wanted.checkpoint {
+                wanted.checkpoint = true;
+                self.ready.notify_one();
+            }
+        }
+        false
+    }
+
+    fn stop(&self) {
+        self.wanted.lock().expect("wal lock").stop = true;
+        self.ready.notify_one();
+    }
+}
+
+/// SQLite's WAL hook: runs on the writer's thread after each commit, with the log's size.
+extern "C" fn wal_hook(
+    wal: *mut c_void,
+    _db: *mut ffi::sqlite3,
+    _name: *const c_char,
+    pages: c_int,
+) -> c_int {
+    // SAFETY: `wal` is the `Wal` that `run` keeps alive for as long as the connection, which
+    // is the only one this hook is set on.
+    let wal = unsafe { &*(wal as *const Wal) };
+    wal.pages.store(pages, Ordering::Relaxed);
+    ffi::SQLITE_OK
+}
+
+/// Copies the WAL back into the database file (`PASSIVE`: never waits for the writer);
+/// returns the pages copied.
+fn checkpoint(conn: &Connection) -> rusqlite::Result<i32> {
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| row.get(2))
+}
+
+/// The checkpoint thread: copies the log back whenever the writer asks, until it stops.
+fn run_checkpoints(conn: Connection, wal: Arc<Wal>) {
+    loop {
+        {
+            let mut wanted = wal.wanted.lock().expect("wal lock");
+            while !wanted.checkpoint && !wanted.stop {
+                wanted = wal.ready.wait(wanted).expect("wal lock");
+            }
+            if wanted.stop {
+                return;
+            }
+            wanted.checkpoint = false;
+        }
+        match checkpoint(&conn) {
+            Ok(copied) => wal.copied.store(copied, Ordering::Relaxed),
+            Err(error) => tracing::warn!(%error, "a WAL checkpoint failed; the next one retries"),
+        }
+    }
+}
 
 /// The thread that runs a hub's hot operations on its SQLite file.
 #[derive(Debug, Clone)]
@@ -114,10 +222,26 @@ impl SqliteWriter {
         )
         .map_err(sql)?;
         conn.set_prepared_statement_cache_capacity(64);
+        let checkpoints = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| Error::internal_msg(format!("opening {}: {e}", path.display())))?;
+        checkpoints
+            .busy_timeout(Duration::from_secs(10))
+            .map_err(sql)?;
+        let wal = Arc::new(Wal::default());
         let (queue, jobs) = mpsc::channel::<Box<dyn Job>>();
         std::thread::Builder::new()
+            .name(format!("{hub}-ckpt"))
+            .spawn({
+                let wal = wal.clone();
+                move || run_checkpoints(checkpoints, wal)
+            })
+            .map_err(Error::internal)?;
+        std::thread::Builder::new()
             .name(format!("{hub}-db"))
-            .spawn(move || run(conn, jobs))
+            .spawn(move || run(conn, jobs, wal))
             .map_err(Error::internal)?;
         Ok(SqliteWriter { queue })
     }
@@ -152,7 +276,19 @@ impl SqliteWriter {
     }
 }
 
-fn run(conn: Connection, jobs: mpsc::Receiver<Box<dyn Job>>) {
+fn run(conn: Connection, jobs: mpsc::Receiver<Box<dyn Job>>, wal: Arc<Wal>) {
+    // SAFETY: the hook's argument is `wal`, which outlives the connection: the connection is
+    // dropped at the end of this function, before `wal` (dropped in reverse order of
+    // declaration, and the checkpoint thread holds another reference anyway). Setting the hook
+    // turns SQLite's automatic checkpoint off on this connection.
+    unsafe {
+        ffi::sqlite3_wal_hook(
+            conn.handle(),
+            Some(wal_hook),
+            Arc::as_ptr(&wal) as *mut c_void,
+        );
+    }
+    let conn = conn;
     let mut group: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_GROUP);
     while let Ok(first) = jobs.recv() {
         group.push(first);
@@ -169,7 +305,14 @@ fn run(conn: Connection, jobs: mpsc::Receiver<Box<dyn Job>>) {
         for job in group.drain(..) {
             job.finish(committed.clone());
         }
+        if wal.committed() {
+            match checkpoint(&conn) {
+                Ok(copied) => wal.copied.store(copied, Ordering::Relaxed),
+                Err(error) => tracing::warn!(%error, "a WAL checkpoint on the writer failed"),
+            }
+        }
     }
+    wal.stop();
 }
 
 fn run_group(conn: &Connection, group: &mut [Box<dyn Job>]) -> std::result::Result<(), String> {
@@ -392,5 +535,41 @@ mod tests {
             .await
             .expect("the next operation runs");
         assert_eq!(count(&writer).await.expect("count"), Some(1));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_log_is_copied_back_into_the_database_file_by_the_checkpoint_thread() {
+        let (dir, writer) = writer().await;
+        let file = dir.path().join("t.db");
+        let size = |path: &std::path::Path| std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        let before = size(&file);
+        // One commit each, a page of data or more each: past the checkpoint's 1,000 pages.
+        for i in 0..1500i64 {
+            writer
+                .run(move |conn| {
+                    execute(
+                        conn,
+                        "INSERT INTO t (name, n) VALUES ($1, $2)",
+                        &[&format!("{i:04}{}", "x".repeat(4000)), &i],
+                    )
+                })
+                .await
+                .expect("insert");
+        }
+        // The writer's connection has no automatic checkpoint: only the other thread copies
+        // the rows into the file itself (it runs on its own, so wait for it a while).
+        let mut after = size(&file);
+        for _ in 0..100 {
+            if after > before + 4_000_000 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            after = size(&file);
+        }
+        assert!(
+            after > before + 4_000_000,
+            "the database file grew from {before} to {after} bytes only"
+        );
+        assert_eq!(count(&writer).await.expect("count"), Some(1500));
     }
 }

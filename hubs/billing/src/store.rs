@@ -64,6 +64,17 @@ pub struct CounterKey<'a> {
     pub period_start_ms: i64,
 }
 
+impl CounterKey<'_> {
+    /// Tenant, metric and period start as owned values, for an operation on the writer's thread.
+    fn to_owned_parts(self) -> (String, String, i64) {
+        (
+            self.tenant_id.to_owned(),
+            self.metric.to_owned(),
+            self.period_start_ms,
+        )
+    }
+}
+
 /// What [`BillingStore::count_once`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyedCount {
@@ -277,11 +288,7 @@ impl BillingStore {
     ) -> Result<Option<i64>> {
         let (create, add) = (CREATE_COUNTER, ADD);
         if let Some(writer) = &self.writer {
-            let (tenant_id, metric, start) = (
-                key.tenant_id.to_owned(),
-                key.metric.to_owned(),
-                key.period_start_ms,
-            );
+            let (tenant_id, metric, start) = key.to_owned_parts();
             let limit = limit.unwrap_or(i64::MAX);
             return writer
                 .run(move |conn| {
@@ -319,12 +326,8 @@ impl BillingStore {
     ) -> Result<KeyedCount> {
         let limit = limit.unwrap_or(i64::MAX);
         if let Some(writer) = &self.writer {
-            let (tenant_id, metric, start, usage_key) = (
-                key.tenant_id.to_owned(),
-                key.metric.to_owned(),
-                key.period_start_ms,
-                usage_key.to_owned(),
-            );
+            let ((tenant_id, metric, start), usage_key) =
+                (key.to_owned_parts(), usage_key.to_owned());
             return writer
                 .run(move |conn| {
                     let claimed = execute(
@@ -400,12 +403,8 @@ impl BillingStore {
     /// of the counter `key` names (the current period's).
     pub async fn release_once(&self, key: CounterKey<'_>, usage_key: &str) -> Result<i64> {
         if let Some(writer) = &self.writer {
-            let (tenant_id, metric, start, usage_key) = (
-                key.tenant_id.to_owned(),
-                key.metric.to_owned(),
-                key.period_start_ms,
-                usage_key.to_owned(),
-            );
+            let ((tenant_id, metric, start), usage_key) =
+                (key.to_owned_parts(), usage_key.to_owned());
             return writer
                 .run(move |conn| {
                     let counted =

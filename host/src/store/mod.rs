@@ -418,17 +418,14 @@ impl Store {
         installation: Uuid,
         key: &str,
     ) -> nave_hub_core::Result<Option<Vec<u8>>> {
-        let key = key.to_owned();
-        self.hot
-            .run(move |conn| {
-                query_opt(
-                    conn,
-                    "SELECT value FROM kv WHERE installation = $1 AND key = $2",
-                    &[&installation.to_string(), &key],
-                    |row| row.get(0),
-                )
-            })
-            .await
+        self.hot.read(|conn| {
+            query_opt(
+                conn,
+                "SELECT value FROM kv WHERE installation = $1 AND key = $2",
+                &[&installation.to_string(), &key],
+                |row| row.get(0),
+            )
+        })
     }
 
     /// Stores `value` under `key` unless the installation's quota would be exceeded.

@@ -28,15 +28,22 @@
 //! the end of the log, and SQLite starts a log over only once all of it was copied back: past
 //! [`WAL_LIMIT_PAGES`] the writer checkpoints itself, between two groups, which bounds the file.
 //!
+//! **Reads** of those paths do not queue behind the writes: [`SqliteWriter::read`] runs them
+//! on the calling thread, on a read-only connection that thread keeps open, in a read
+//! transaction of their own. In WAL mode a reader never waits for the writer, and it sees
+//! every operation the writer has answered. A read handed to the writer cost two thread
+//! hand-offs and an empty write transaction, and waited for the group ahead of it.
+//!
 //! Only the paths that run for every message use it; the rest of a hub's queries stay on sqlx,
 //! over the same file. SQL is shared between the two: statements keep the `$1` placeholders of
 //! the sqlx queries, bound here by name ([`execute`], [`query_opt`], [`query_all`]).
 
+use std::cell::RefCell;
 use std::ffi::{c_char, c_int, c_void};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::Path;
-use std::sync::atomic::{AtomicI32, Ordering};
-use std::sync::{Arc, Condvar, Mutex, mpsc};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, Weak, mpsc};
 use std::time::Duration;
 
 use rusqlite::types::ToSql;
@@ -149,6 +156,26 @@ fn run_checkpoints(conn: Connection, wal: Arc<Wal>) {
 #[derive(Debug, Clone)]
 pub struct SqliteWriter {
     queue: mpsc::Sender<Box<dyn Job>>,
+    file: Arc<ReadFile>,
+}
+
+/// The file [`SqliteWriter::read`] opens, once per thread. A thread's connections to a file
+/// whose writers are all gone are closed at its next read.
+#[derive(Debug)]
+struct ReadFile {
+    id: u64,
+    path: PathBuf,
+}
+
+/// A thread's read connection to one [`ReadFile`].
+struct Reader {
+    file: Weak<ReadFile>,
+    id: u64,
+    conn: Connection,
+}
+
+thread_local! {
+    static READERS: RefCell<Vec<Reader>> = const { RefCell::new(Vec::new()) };
 }
 
 trait Job: Send {
@@ -243,7 +270,12 @@ impl SqliteWriter {
             .name(format!("{hub}-db"))
             .spawn(move || run(conn, jobs, wal))
             .map_err(Error::internal)?;
-        Ok(SqliteWriter { queue })
+        static FILES: AtomicU64 = AtomicU64::new(0);
+        let file = Arc::new(ReadFile {
+            id: FILES.fetch_add(1, Ordering::Relaxed),
+            path: path.to_owned(),
+        });
+        Ok(SqliteWriter { queue, file })
     }
 
     /// The writer of a hub's database once sqlx has created and migrated it: on SQLite a thread
@@ -274,6 +306,63 @@ impl SqliteWriter {
             .await
             .map_err(|_| Error::Unavailable("the database thread has stopped".into()))?
     }
+}
+
+impl SqliteWriter {
+    /// Runs `work` on this thread, on a read-only connection of its own, in a read transaction
+    /// (one snapshot however many statements). It sees every operation [`SqliteWriter::run`]
+    /// has answered, and never waits for the writer.
+    ///
+    /// It blocks the thread for as long as `work` runs: keep it to indexed look-ups.
+    pub fn read<T>(&self, work: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let reader = READERS.with_borrow_mut(|readers| {
+            readers.retain(|reader| reader.file.strong_count() > 0);
+            readers
+                .iter()
+                .position(|reader| reader.id == self.file.id)
+                .map(|at| readers.swap_remove(at))
+        });
+        let reader = match reader {
+            Some(reader) => reader,
+            None => Reader {
+                file: Arc::downgrade(&self.file),
+                id: self.file.id,
+                conn: open_reader(&self.file.path)?,
+            },
+        };
+        let out = read_in_transaction(&reader.conn, work);
+        // A read that failed half-way may have left its transaction open.
+        if reader.conn.is_autocommit() {
+            READERS.with_borrow_mut(|readers| readers.push(reader));
+        }
+        out
+    }
+}
+
+fn open_reader(path: &Path) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| Error::internal_msg(format!("opening {}: {e}", path.display())))?;
+    // Read-only by pragma rather than by flag: a WAL reader writes its marks in the `-shm`
+    // file. A reader waits only while SQLite recovers the WAL index, after a crash.
+    conn.busy_timeout(Duration::from_secs(5)).map_err(sql)?;
+    conn.execute_batch("PRAGMA query_only = ON; PRAGMA temp_store = MEMORY;")
+        .map_err(sql)?;
+    conn.set_prepared_statement_cache_capacity(32);
+    Ok(conn)
+}
+
+fn read_in_transaction<T>(
+    conn: &Connection,
+    work: impl FnOnce(&Connection) -> Result<T>,
+) -> Result<T> {
+    execute(conn, "BEGIN", &[])?;
+    let out = work(conn);
+    let end = if out.is_ok() { "COMMIT" } else { "ROLLBACK" };
+    execute(conn, end, &[])?;
+    out
 }
 
 fn run(conn: Connection, jobs: mpsc::Receiver<Box<dyn Job>>, wal: Arc<Wal>) {
@@ -439,6 +528,12 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn operations_queued_together_commit_together_and_a_failing_one_alone_is_undone() {
         let (_dir, writer) = writer().await;
+        // Taken before any of them runs: whichever order they reach the writer in, only the
+        // seventh collides with it.
+        writer
+            .run(|conn| execute(conn, "INSERT INTO t (name, n) VALUES ('taken', 0)", &[]))
+            .await
+            .expect("insert");
         let mut calls = Vec::new();
         for i in 0..100i64 {
             let writer = writer.clone();
@@ -453,7 +548,7 @@ mod tests {
                             &[&format!("row{i}"), &i],
                         )?;
                         let name = if i == 7 {
-                            "row0".to_owned()
+                            "taken".to_owned()
                         } else {
                             format!("extra{i}")
                         };
@@ -473,7 +568,7 @@ mod tests {
             }
         }
         assert_eq!(failed, vec![7]);
-        assert_eq!(count(&writer).await.expect("count"), Some(198));
+        assert_eq!(count(&writer).await.expect("count"), Some(199));
         let seven = writer
             .run(|conn| {
                 query_all(
@@ -571,5 +666,66 @@ mod tests {
             "the database file grew from {before} to {after} bytes only"
         );
         assert_eq!(count(&writer).await.expect("count"), Some(1500));
+    }
+
+    fn names(writer: &SqliteWriter) -> Result<Vec<String>> {
+        writer.read(|conn| {
+            query_all(conn, "SELECT name FROM t ORDER BY name", &[], |row| {
+                row.get::<_, String>(0)
+            })
+        })
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_read_sees_what_the_writer_answered_and_never_waits_for_it() {
+        let (_dir, writer) = writer().await;
+        writer
+            .run(|conn| execute(conn, "INSERT INTO t (name) VALUES ('a')", &[]))
+            .await
+            .expect("insert");
+        // The writer inserts `b` and holds its transaction open until told.
+        let (inserted, held) = oneshot::channel();
+        let (release, wait) = mpsc::channel::<()>();
+        let busy = tokio::spawn({
+            let writer = writer.clone();
+            async move {
+                writer
+                    .run(move |conn| {
+                        execute(conn, "INSERT INTO t (name) VALUES ('b')", &[])?;
+                        let _ = inserted.send(());
+                        let _ = wait.recv();
+                        Ok(())
+                    })
+                    .await
+            }
+        });
+        held.await.expect("the writer holds its transaction");
+        assert_eq!(names(&writer).expect("read"), ["a"]);
+        release.send(()).expect("release");
+        busy.await.expect("task").expect("commit");
+        assert_eq!(names(&writer).expect("read"), ["a", "b"]);
+    }
+
+    #[tokio::test]
+    async fn a_read_cannot_write_and_the_next_read_still_works() {
+        let (_dir, writer) = writer().await;
+        let refused = writer.read(|conn| execute(conn, "INSERT INTO t (name) VALUES ('x')", &[]));
+        assert!(
+            matches!(&refused, Err(Error::Internal(_))),
+            "a write through a reader: {refused:?}"
+        );
+        assert_eq!(names(&writer).expect("read"), Vec::<String>::new());
+    }
+
+    #[tokio::test]
+    async fn a_thread_closes_its_readers_of_files_whose_writers_are_gone() {
+        let (_first_dir, first) = writer().await;
+        let (_second_dir, second) = writer().await;
+        names(&first).expect("read");
+        names(&second).expect("read");
+        assert_eq!(READERS.with_borrow(Vec::len), 2);
+        drop(first);
+        names(&second).expect("read");
+        assert_eq!(READERS.with_borrow(Vec::len), 1);
     }
 }

@@ -536,13 +536,11 @@ impl MessageStore {
         if let Some(writer) = &self.writer {
             let conversation_sql =
                 format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1");
-            let (read, rows) = writer
-                .run(move |conn| {
-                    let read = query_opt(conn, &conversation_sql, &[&id], conversation_row)?;
-                    let rows = query_all(conn, &rows_sql, &[&id, &limit], message_row)?;
-                    Ok((read, rows))
-                })
-                .await?;
+            let (read, rows) = writer.read(|conn| {
+                let read = query_opt(conn, &conversation_sql, &[&id], conversation_row)?;
+                let rows = query_all(conn, &rows_sql, &[&id, &limit], message_row)?;
+                Ok((read, rows))
+            })?;
             return Ok((read.map(Conversation::try_from).transpose()?, rows));
         }
         let read = self.conversation(conversation).await?;
@@ -874,10 +872,8 @@ impl MessageStore {
     pub async fn conversation(&self, id: Uuid) -> Result<Option<Conversation>> {
         let sql = format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1");
         if let Some(writer) = &self.writer {
-            let id = id.to_string();
-            let row = writer
-                .run(move |conn| query_opt(conn, &sql, &[&id], conversation_row))
-                .await?;
+            let row =
+                writer.read(|conn| query_opt(conn, &sql, &[&id.to_string()], conversation_row))?;
             return row.map(Conversation::try_from).transpose();
         }
         let row = on_db!(&self.db, pool => sqlx::query_as::<_, ConversationRow>(&sql)

@@ -181,8 +181,8 @@ impl UserStore {
         )
     }
 
-    /// The contact known by an identity, with all its identities: one operation on SQLite's
-    /// writer (channel spokes look their senders up for every webhook).
+    /// The contact known by an identity, with all its identities: on SQLite one read on the
+    /// calling thread (channel spokes look their senders up for every webhook).
     pub async fn contact_by_identity_full(
         &self,
         tenant_id: &str,
@@ -199,22 +199,15 @@ impl UserStore {
             let identities = self.identities_of(&[row.id.as_str()]).await?;
             return Ok(Some((row, identities)));
         };
-        let (tenant_id, installation_id, channel_user_id) = (
-            tenant_id.to_owned(),
-            installation_id.to_owned(),
-            channel_user_id.to_owned(),
-        );
-        writer
-            .run(move |conn| {
-                let row = query_opt(
-                    conn,
-                    &by_identity_sql(),
-                    &[&tenant_id, &installation_id, &channel_user_id],
-                    contact_row,
-                )?;
-                with_identities(conn, row)
-            })
-            .await
+        writer.read(|conn| {
+            let row = query_opt(
+                conn,
+                &by_identity_sql(),
+                &[&tenant_id, &installation_id, &channel_user_id],
+                contact_row,
+            )?;
+            with_identities(conn, row)
+        })
     }
 
     /// The identities of these contacts, oldest first.

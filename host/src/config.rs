@@ -51,6 +51,10 @@ pub struct ServeArgs {
     /// Spoke calls running at once; also the size of the instance pool [default: 128].
     #[arg(long, env = "NAVE_MAX_CONCURRENT_CALLS")]
     pub max_concurrent_calls: Option<u32>,
+    /// Spoke instances kept warm between calls, across installations; 0 runs every call in a
+    /// fresh instance [default: 64].
+    #[arg(long, env = "NAVE_WARM_INSTANCES")]
+    pub warm_instances: Option<u32>,
     /// Hubs this process runs, comma-separated [default: identity,tenant,user,billing,wallet,app,config].
     #[arg(long, env = "NAVE_HUBS", value_delimiter = ',')]
     pub hubs: Option<Vec<HubName>>,
@@ -225,6 +229,7 @@ struct FileConfig {
     spoke_deadline_ms: Option<u64>,
     spoke_memory_mib: Option<u64>,
     max_concurrent_calls: Option<u32>,
+    warm_instances: Option<u32>,
     log_format: Option<LogFormat>,
     log: Option<String>,
     hubs: Option<Vec<HubName>>,
@@ -378,6 +383,8 @@ pub struct Config {
     pub spoke_memory_bytes: u64,
     /// Spoke calls at once, and instance pool slots.
     pub max_concurrent_calls: u32,
+    /// Instances kept warm between the calls of their installation, across all of them.
+    pub warm_instances: u32,
     /// Log line format.
     pub log_format: LogFormat,
     /// The tracing filter of log lines.
@@ -454,6 +461,7 @@ impl Config {
                 .max_concurrent_calls
                 .or(file.max_concurrent_calls)
                 .unwrap_or(128),
+            warm_instances: args.warm_instances.or(file.warm_instances).unwrap_or(64),
             log_format: args.log_format.or(file.log_format).unwrap_or_default(),
             log: args.log.or(file.log).unwrap_or_else(|| "info".into()),
             hubs: HubsConfig {
@@ -496,6 +504,7 @@ impl Config {
             spoke_deadline: Duration::from_secs(2),
             spoke_memory_bytes: 64 << 20,
             max_concurrent_calls: 32,
+            warm_instances: 16,
             log_format: LogFormat::Text,
             log: "info".into(),
             hubs: HubsConfig {
@@ -559,6 +568,12 @@ impl Config {
             return Err(ConfigError::Invalid {
                 name: "max_concurrent_calls",
                 message: "must be between 1 and 10000".into(),
+            });
+        }
+        if self.warm_instances > 10_000 {
+            return Err(ConfigError::Invalid {
+                name: "warm_instances",
+                message: "must be between 0 and 10000".into(),
             });
         }
         Ok(())

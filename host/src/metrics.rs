@@ -65,6 +65,9 @@ pub struct Metrics {
     pub webhooks_throttled: Counter,
     /// Compiled-code cache look-ups by result (`hit`, `miss`).
     pub compile_cache: Family<KindLabels, Counter>,
+    /// Instances spoke calls ran in, by kind (`warm`: kept from an earlier call of the
+    /// installation, `fresh`: instantiated for the call).
+    pub spoke_instances: Family<KindLabels, Counter>,
     /// Outbound requests of spokes refused, by reason.
     pub egress_denied: Family<KindLabels, Counter>,
     /// Spoke log lines dropped over the per-call cap.
@@ -101,6 +104,7 @@ impl Metrics {
         let events_stored = Counter::default();
         let webhooks_throttled = Counter::default();
         let compile_cache = Family::<KindLabels, Counter>::default();
+        let spoke_instances = Family::<KindLabels, Counter>::default();
         let egress_denied = Family::<KindLabels, Counter>::default();
         let spoke_log_dropped = Counter::default();
         let circuit_state = Family::<HostLabels, Gauge>::default();
@@ -163,6 +167,11 @@ impl Metrics {
             compile_cache.clone(),
         );
         registry.register(
+            "spoke_instances",
+            "Instances spoke calls ran in: warm (kept from an earlier call of the installation) or fresh",
+            spoke_instances.clone(),
+        );
+        registry.register(
             "egress_denied",
             "Outbound requests of spokes refused, by reason",
             egress_denied.clone(),
@@ -181,6 +190,7 @@ impl Metrics {
             events_stored,
             webhooks_throttled,
             compile_cache,
+            spoke_instances,
             egress_denied,
             spoke_log_dropped,
             circuit_state,

@@ -20,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::live::LiveSettings;
 use crate::runtime::{
     CallContext, CallError, FailureKind, HostPattern, LoadError, LoadedSpoke, Manifest, Runtime,
+    WarmPool,
 };
 use crate::secrets::SecretBox;
 use crate::store::{InstallationRecord, PluginVersion, Store, now};
@@ -34,6 +35,9 @@ pub struct Installation {
     pub spoke: Arc<LoadedSpoke>,
     /// Everything a call needs but its correlation id and limits.
     context: CallContext,
+    /// The instances its calls keep between them, alive for as long as this state of the
+    /// installation; `context` holds a weak reference to it.
+    _warm: Arc<WarmPool>,
     /// Where the call's deadline and memory cap come from, read afresh for every call.
     live: Arc<LiveSettings>,
 }
@@ -654,6 +658,9 @@ impl Registry {
             Some(mib) => mib << 20,
             None => defaults.memory_bytes,
         };
+        // A new pool for every new state of the installation: what an instance kept from calls
+        // under the old settings, hosts or version is never seen under the new ones.
+        let warm = self.runtime.warm_pool();
         let context = CallContext {
             tenant: record.tenant.clone(),
             installation: record.id,
@@ -665,12 +672,14 @@ impl Registry {
             deadline,
             memory_bytes,
             correlation_id: String::new(),
+            warm: Arc::downgrade(&warm),
         };
         Ok(Installation {
             record,
             manifest,
             spoke,
             context,
+            _warm: warm,
             live: self.live.clone(),
         })
     }

@@ -3,7 +3,8 @@
 //! **Measured:** `Runtime::describe` on the `hello` fixture, the whole way a real call goes: an
 //! instance slot, a fresh wasmtime store, instantiation from the pre-linked component, the call
 //! to `describe()` and the conversion of its manifest. The component is compiled once before
-//! (compilation is cached and is not a per-call cost).
+//! (compilation is cached and is not a per-call cost). The same call in a warm instance (kept
+//! from the installation's previous call, as installations' calls run) is timed beside it.
 //!
 //! **Baseline:** a plain Rust function building the same [`Manifest`] that `describe()` returns,
 //! behind `black_box` so the optimiser keeps it. The ratio says how many native calls one spoke
@@ -81,6 +82,21 @@ async fn run() {
     }
     let sequential_rate = CALLS as f64 / started.elapsed().as_secs_f64();
 
+    // An installation's calls: the instance of each call is kept for the next.
+    let pool = runtime.warm_pool();
+    let warm_ctx = CallContext {
+        warm: Arc::downgrade(&pool),
+        ..ctx.clone()
+    };
+    let mut warm_times = Vec::with_capacity(CALLS);
+    black_box(runtime.describe(&spoke, &warm_ctx).await.expect("describe"));
+    for _ in 0..CALLS {
+        let call = Instant::now();
+        black_box(runtime.describe(&spoke, &warm_ctx).await.expect("describe"));
+        warm_times.push(call.elapsed());
+    }
+    assert_eq!(pool.idle(), 1, "the warm calls reused one instance");
+
     let mut native_times = Vec::with_capacity(CALLS);
     for _ in 0..CALLS {
         let call = Instant::now();
@@ -91,6 +107,7 @@ async fn run() {
     let concurrent_rate = concurrent(&runtime, &spoke, &ctx).await;
 
     let spoke = Summary::of(spoke_times);
+    let warm = Summary::of(warm_times);
     let native = Summary::of(native_times);
     println!();
     println!(
@@ -103,6 +120,7 @@ async fn run() {
         "", "median µs", "p90 µs", "p99 µs"
     );
     spoke.row("spoke call (describe)");
+    warm.row("spoke call, warm instance");
     native.row("native baseline (build Manifest)");
     println!(
         "{:<34} {:>10.0} {:>10.0} {:>10.0}",
@@ -110,6 +128,13 @@ async fn run() {
         spoke.median / native.median,
         spoke.p90 / native.p90,
         spoke.p99 / native.p99
+    );
+    println!(
+        "{:<34} {:>10.0} {:>10.0} {:>10.0}",
+        "ratio warm / native (×)",
+        warm.median / native.median,
+        warm.p90 / native.p90,
+        warm.p99 / native.p99
     );
     println!();
     println!("target: median ≤ 10 µs  (measured {:.1} µs)", spoke.median);

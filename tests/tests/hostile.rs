@@ -140,6 +140,91 @@ async fn a_trap_is_an_error_for_that_call_only() {
     );
 }
 
+/// What the hostile instance answering `GET /calls` says it served, this call included.
+async fn calls(host: &TestHost, installation: &str) -> String {
+    let response = host
+        .http
+        .get(host.at(&format!("/hooks/{installation}/calls")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn an_installation_keeps_its_instance_warm_until_a_call_fails_or_it_changes() {
+    let w = world().await;
+    let host = &w.host;
+    // The instance of the first call serves the next ones: it remembers them.
+    assert_eq!(calls(host, &w.hostile).await, "1");
+    assert_eq!(calls(host, &w.hostile).await, "2");
+    assert_eq!(calls(host, &w.hostile).await, "3");
+
+    // A trap ends its instance; the next call gets a fresh one.
+    let (status, body, _, _) = w.misbehave("/trap").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (502, Some("spoke_trapped"))
+    );
+    assert_eq!(calls(host, &w.hostile).await, "1");
+
+    // So does growing past half the 32 MiB cap, even in a call that answered.
+    let (status, _, text, _) = w.misbehave("/alloc?mib=20").await;
+    assert_eq!((status, text.as_str()), (200, "allocated 20"));
+    assert_eq!(calls(host, &w.hostile).await, "1");
+    assert_eq!(calls(host, &w.hostile).await, "2");
+
+    // Another installation of the same spoke, here of the same tenant, never gets it.
+    let (status, other) = host
+        .install(
+            "evil",
+            json!({"plugin": "hostile", "version": "0.1.0", "settings": {}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{other}");
+    let other = other["id"].as_str().unwrap();
+    assert_eq!(calls(host, other).await, "1");
+    assert_eq!(calls(host, &w.hostile).await, "3");
+
+    // New settings are a new state of the installation: its instances start over.
+    let response = host
+        .operator(
+            reqwest::Method::PATCH,
+            &format!("/v1/tenants/evil/installations/{}", w.hostile),
+        )
+        .json(&json!({"settings": {"target": "http://127.0.0.1:9"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(calls(host, &w.hostile).await, "1");
+
+    let metrics = host.metrics().await;
+    assert!(
+        metric(&metrics, "nave_spoke_instances_total{kind=\"warm\"}") >= 5.0,
+        "{metrics}"
+    );
+    assert!(metric(&metrics, "nave_spoke_instances_total{kind=\"fresh\"}") >= 5.0);
+}
+
+#[tokio::test]
+async fn with_no_warm_instances_every_call_gets_a_fresh_one() {
+    let host = TestHost::start_with(|config| config.warm_instances = 0).await;
+    let hostile = host
+        .upload_and_install(spoke("fixtures/hostile"), "evil", json!({}))
+        .await;
+    assert_eq!(calls(&host, &hostile).await, "1");
+    assert_eq!(calls(&host, &hostile).await, "1");
+    assert_eq!(
+        metric(
+            &host.metrics().await,
+            "nave_spoke_instances_total{kind=\"warm\"}"
+        ),
+        0.0
+    );
+}
+
 #[tokio::test]
 async fn an_oversized_response_is_refused() {
     let w = world().await;

@@ -1,5 +1,6 @@
 //! The spoke runtime: one wasmtime engine with the pooling allocator, compiled spokes
-//! cached on disk, and every call run in a fresh instance under a deadline and a memory cap.
+//! cached on disk, and every call run under a deadline and a memory cap, in an instance of its
+//! installation kept warm from an earlier call ([`warm`]) or a fresh one.
 //!
 //! A trap, a timeout or a limit hit ends that call with a [`CallError::Failed`] naming the
 //! [`FailureKind`]; its instance is dropped with its store, and nothing else is affected.
@@ -13,6 +14,7 @@ pub mod egress;
 mod host;
 mod manifest;
 mod state;
+mod warm;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,6 +32,8 @@ pub use egress::{EgressPolicy, HostPattern};
 pub use manifest::{Manifest, Role, SettingSpec};
 pub use state::CallContext;
 use state::SpokeState;
+pub use warm::WarmPool;
+use warm::{Warm, WarmBudget};
 
 /// What a channel's `handle-webhook` returned.
 pub type WebhookOutcome = bindings::channel::exports::nave::spoke::channel::WebhookOutcome;
@@ -52,7 +56,7 @@ pub enum FailureKind {
     Denied,
     /// It returned more than the host accepts.
     TooLarge,
-    /// Every instance slot is busy; try again.
+    /// Every call slot is busy; try again.
     Busy,
     /// The spoke was built for another role than the call needs.
     WrongRole,
@@ -193,6 +197,7 @@ pub struct Runtime {
     services: Arc<HostServices>,
     cache: cache::CompiledCache,
     permits: Arc<Semaphore>,
+    warm: Arc<WarmBudget>,
     stop_ticker: Arc<AtomicBool>,
 }
 
@@ -210,7 +215,9 @@ impl Runtime {
         metrics: Arc<Metrics>,
         contacts: Arc<dyn nave_user::UserApi>,
     ) -> anyhow::Result<Runtime> {
-        let slots = config.max_concurrent_calls;
+        // Warm instances keep their slots between calls: the pool has room for them besides
+        // the calls running.
+        let slots = config.max_concurrent_calls + config.warm_instances;
         let mut pool = PoolingAllocationConfig::default();
         pool.total_component_instances(slots)
             .total_core_instances(slots * 4)
@@ -218,7 +225,7 @@ impl Runtime {
             .total_tables(slots * 4)
             .total_stacks(slots)
             .max_memory_size((config.limits.max_spoke_memory_mib << 20) as usize)
-            // Every call gets a fresh instance, so resetting a slot is on the hot path: keep
+            // Calls without a warm instance get a fresh one, so resetting a slot is on the hot path: keep
             // its pages resident and reset only the dirty ones (PAGEMAP_SCAN where the kernel
             // has it) instead of handing them back to the kernel and faulting them in again,
             // and batch what is still decommitted so TLB shootdowns are amortized.
@@ -253,6 +260,8 @@ impl Runtime {
         )?;
         let stop_ticker = Arc::new(AtomicBool::new(false));
         spawn_epoch_ticker(engine.weak(), stop_ticker.clone());
+        let warm = WarmBudget::new(config.warm_instances as usize);
+        warm.spawn_sweeper();
         Ok(Runtime {
             cache: cache::CompiledCache::new(config.data_dir.join("cache"), &engine)?,
             engine,
@@ -268,7 +277,8 @@ impl Runtime {
                 egress: Arc::new(egress),
                 contacts,
             }),
-            permits: Arc::new(Semaphore::new(slots as usize)),
+            permits: Arc::new(Semaphore::new(config.max_concurrent_calls as usize)),
+            warm,
             stop_ticker,
         })
     }
@@ -281,6 +291,16 @@ impl Runtime {
     /// The operator's limits.
     pub fn limits(&self) -> &Limits {
         &self.services.limits
+    }
+
+    /// A pool for one installation's warm instances (see [`CallContext::warm`]).
+    pub fn warm_pool(&self) -> Arc<WarmPool> {
+        self.warm.pool()
+    }
+
+    /// Warm instances kept now, across the host.
+    pub fn warm_instances(&self) -> usize {
+        self.warm.kept()
     }
 
     /// Compiles (or loads from the cache) a component and prepares it for instantiation.
@@ -378,31 +398,30 @@ impl Runtime {
         ctx: &CallContext,
         request: &HttpRequest,
     ) -> Result<WebhookOutcome, CallError> {
+        let max = self.services.limits.max_spoke_response_bytes;
         let mut call = self.begin(spoke, ctx, "handle-webhook").await?;
         let result = call
             .within_deadline(async |store, instance| match instance {
                 SpokeInstance::Channel(b) => {
-                    b.nave_spoke_channel()
+                    let outcome = b
+                        .nave_spoke_channel()
                         .call_handle_webhook(store, request)
-                        .await
+                        .await?;
+                    // A failure of the call: the instance that built it is not kept either.
+                    if let Ok(outcome) = &outcome
+                        && outcome.response.body.len() > max
+                    {
+                        return Err(wasmtime::Error::msg(TooLarge {
+                            bytes: outcome.response.body.len(),
+                            max,
+                        }));
+                    }
+                    Ok(outcome)
                 }
                 _ => Err(wrong_role(Role::Channel)),
             })
             .await;
-        let outcome = self.finish(call, result)?;
-        let max = self.services.limits.max_spoke_response_bytes;
-        if outcome.response.body.len() > max {
-            let err = CallError::failed(
-                FailureKind::TooLarge,
-                format!(
-                    "response body of {} bytes is over the {max}-byte cap",
-                    outcome.response.body.len()
-                ),
-            );
-            self.record_failure(&ctx.plugin, "handle-webhook", &err);
-            return Err(err);
-        }
-        Ok(outcome)
+        self.finish(call, result)
     }
 
     /// Calls a channel's `deliver`.
@@ -460,7 +479,8 @@ impl Runtime {
         self.finish(call, result)
     }
 
-    /// Takes an instance slot and instantiates the spoke in a fresh store.
+    /// Takes a call slot and an instance: the installation's warm one if it keeps one, else
+    /// the spoke instantiated in a fresh store.
     async fn begin(
         &self,
         spoke: &LoadedSpoke,
@@ -473,18 +493,38 @@ impl Runtime {
             .map_err(|_| {
                 CallError::failed(
                     FailureKind::Busy,
-                    "no instance slot became free before the deadline",
+                    "no call slot became free before the deadline",
                 )
             })?
             .expect("the semaphore is never closed");
-        let state = SpokeState::new(Arc::new(ctx.clone()), self.services.clone());
-        let mut store = Store::new(&self.engine, state);
-        store.limiter(|state| &mut state.limiter);
         let ticks = ctx
             .deadline
             .as_micros()
             .div_ceil(EPOCH_TICK.as_micros())
             .max(1) as u64;
+        let pool = ctx.warm.upgrade();
+        let ctx = Arc::new(ctx.clone());
+        if let Some(pool) = &pool
+            && let Some(mut warm) = pool.take(&spoke.digest)
+            && warm.store.data_mut().next_call(ctx.clone())
+        {
+            warm.store.set_epoch_deadline(ticks);
+            self.count_instance("warm");
+            return Ok(Call {
+                store: warm.store,
+                instance: warm.instance,
+                function,
+                started,
+                deadline: ctx.deadline,
+                calls: warm.calls,
+                pool: Some(pool.clone()),
+                digest: warm.digest,
+                _permit: permit,
+            });
+        }
+        let state = SpokeState::new(ctx.clone(), self.services.clone());
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.limiter);
         store.set_epoch_deadline(ticks);
         store.epoch_deadline_trap();
         let instance = match &spoke.pre {
@@ -509,22 +549,39 @@ impl Runtime {
                 return Err(err);
             }
         };
+        self.count_instance("fresh");
         Ok(Call {
             store,
             instance,
             function,
             started,
             deadline: ctx.deadline,
+            calls: 0,
+            pool,
+            digest: spoke.digest.clone(),
             _permit: permit,
         })
     }
 
-    /// Records the call's outcome and turns it into the caller's result.
+    fn count_instance(&self, kind: &'static str) {
+        self.services
+            .metrics
+            .spoke_instances
+            .get_or_create(&KindLabels { kind })
+            .inc();
+    }
+
+    /// Records the call's outcome and turns it into the caller's result; keeps the instance
+    /// warm for the installation's next call if it answered and stayed within bounds.
     fn finish<T>(&self, call: Call, result: CallResult<T>) -> Result<T, CallError> {
         let Call {
             store,
+            instance,
             function,
             started,
+            calls,
+            pool,
+            digest,
             ..
         } = call;
         let state = store.data();
@@ -555,10 +612,26 @@ impl Runtime {
                 format!("still running after its {:?} deadline", state.ctx.deadline),
             )),
         };
-        match &result {
-            Ok(_) => self.count(&plugin, function, "ok"),
-            Err(CallError::Spoke(_)) => self.count(&plugin, function, "spoke_error"),
-            Err(err) => self.record_failure(&plugin, function, err),
+        let answered = match &result {
+            Ok(_) => {
+                self.count(&plugin, function, "ok");
+                true
+            }
+            Err(CallError::Spoke(_)) => {
+                self.count(&plugin, function, "spoke_error");
+                true
+            }
+            Err(err) => {
+                self.record_failure(&plugin, function, err);
+                false
+            }
+        };
+        if let Some(pool) = pool
+            && answered
+            && calls + 1 < warm::MAX_CALLS
+            && store.data().lean()
+        {
+            pool.keep(Warm::new(store, instance, digest, calls + 1));
         }
         result
     }
@@ -596,13 +669,26 @@ fn wrong_role(expected: Role) -> wasmtime::Error {
 #[error("the spoke is not a {0} spoke")]
 struct WrongRole(Role);
 
-/// One call in progress: its store, instance and instance slot.
+#[derive(Debug, thiserror::Error)]
+#[error("response body of {bytes} bytes is over the {max}-byte cap")]
+struct TooLarge {
+    bytes: usize,
+    max: usize,
+}
+
+/// One call in progress: its store, instance and call slot.
 struct Call {
     store: Store<SpokeState>,
     instance: SpokeInstance,
     function: &'static str,
     started: Instant,
     deadline: Duration,
+    /// Calls the instance served before this one.
+    calls: u32,
+    /// Where the instance goes after the call, if it is kept.
+    pool: Option<Arc<WarmPool>>,
+    /// The component the instance is of.
+    digest: String,
     _permit: OwnedSemaphorePermit,
 }
 
@@ -643,6 +729,9 @@ fn classify(err: wasmtime::Error, state: &SpokeState) -> CallError {
     }
     if let Some(role) = err.downcast_ref::<WrongRole>() {
         return CallError::failed(FailureKind::WrongRole, role.to_string());
+    }
+    if let Some(big) = err.downcast_ref::<TooLarge>() {
+        return CallError::failed(FailureKind::TooLarge, big.to_string());
     }
     match err.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => CallError::failed(

@@ -2,7 +2,7 @@
 //! egress rules, its memory cap and who it runs for.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use uuid::Uuid;
@@ -12,7 +12,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use super::egress::{EgressHooks, HostPattern};
-use super::{HostServices, Runtime};
+use super::{HostServices, Runtime, WarmPool};
 
 /// Who and what a spoke call runs for.
 #[derive(Debug, Clone)]
@@ -37,6 +37,9 @@ pub struct CallContext {
     pub memory_bytes: u64,
     /// The correlation id of the request that caused the call.
     pub correlation_id: String,
+    /// Where the installation's calls keep their instances between calls; none (a fresh
+    /// instance for the call, dropped after it) when it is gone or was never set.
+    pub warm: Weak<WarmPool>,
 }
 
 impl CallContext {
@@ -58,6 +61,7 @@ impl CallContext {
             deadline: runtime.defaults().deadline,
             memory_bytes: runtime.defaults().memory_bytes,
             correlation_id: correlation_id.to_owned(),
+            warm: Weak::new(),
         }
     }
 }
@@ -98,12 +102,33 @@ impl SpokeState {
             limiter: MemoryCap {
                 max_bytes: ctx.memory_bytes as usize,
                 hit: false,
+                largest: 0,
             },
             ctx,
             services,
             log_lines: 0,
             log_dropped: 0,
         }
+    }
+
+    /// Readies a warm instance's state for another call of its installation: that call's
+    /// context, memory cap, egress rules and log budget. False when the instance is already
+    /// larger than the call's memory cap (the cap was lowered meanwhile).
+    pub(super) fn next_call(&mut self, ctx: Arc<CallContext>) -> bool {
+        self.egress.declared = ctx.declared_hosts.clone();
+        self.egress.granted = ctx.granted_hosts.clone();
+        self.limiter.max_bytes = ctx.memory_bytes as usize;
+        self.limiter.hit = false;
+        self.log_lines = 0;
+        self.log_dropped = 0;
+        self.ctx = ctx;
+        self.limiter.largest <= self.limiter.max_bytes
+    }
+
+    /// Whether the instance is worth keeping for another call: its memory stayed under half
+    /// of its cap.
+    pub(super) fn lean(&self) -> bool {
+        self.limiter.largest <= self.limiter.max_bytes / 2
     }
 }
 
@@ -131,6 +156,8 @@ impl WasiHttpView for SpokeState {
 pub(super) struct MemoryCap {
     max_bytes: usize,
     pub(super) hit: bool,
+    /// The largest size a memory of the instance was given, in bytes.
+    largest: usize,
 }
 
 impl ResourceLimiter for MemoryCap {
@@ -144,6 +171,7 @@ impl ResourceLimiter for MemoryCap {
             self.hit = true;
             return Ok(false);
         }
+        self.largest = self.largest.max(desired);
         Ok(true)
     }
 

@@ -366,12 +366,13 @@ impl MessageApi for LocalMessages {
         self.store
             .queue_agent_message(&conversation, &new, self.clock.now_ms())
             .await?;
-        self.engine.kick(conversation.id);
+        // Read as accepted, before a worker can deliver it: the answer says `queued`.
         let row = self
             .store
             .message(id)
             .await?
             .ok_or_else(|| Error::internal_msg("a queued message vanished"))?;
+        self.engine.kick(conversation.id);
         row.record()
     }
 

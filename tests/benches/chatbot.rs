@@ -304,6 +304,7 @@ async fn run() {
     for line in b.host.metrics().await.lines().filter(|line| {
         line.starts_with("nave_messages")
             || line.starts_with("nave_circuit_opened")
+            || line.starts_with("nave_spoke_instances")
             || (line.starts_with("nave_spoke_call_duration_seconds_") && !line.contains("_bucket"))
     }) {
         println!("chatbot/metrics ({} senders): {line}", senders());

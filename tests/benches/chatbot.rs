@@ -25,9 +25,9 @@ use nave_tests::{FACEBOOK_APP_SECRET, FakeGraph, TestHost, facebook_signature, i
 use serde_json::json;
 
 /// Distinct senders (conversations) unless `NAVE_BENCH_SENDERS` says otherwise; each
-/// conversation is worked on in order. `NAVE_BENCH_CALLS` (spoke calls at once) and
-/// `NAVE_BENCH_CONVERSATIONS` (conversations worked on at once) override the platform's
-/// defaults.
+/// conversation is worked on in order. `NAVE_BENCH_CALLS` (spoke calls at once),
+/// `NAVE_BENCH_WARM` (warm instances kept) and `NAVE_BENCH_CONVERSATIONS` (conversations worked
+/// on at once) override the platform's defaults.
 const SENDERS: usize = 64;
 
 /// The allocator the `nave` binary runs with (host/src/main.rs), so the in-process host is
@@ -57,6 +57,7 @@ async fn setup() -> Bench {
         config.messages.retry_base_ms = 200;
         // The platform's defaults, not the tests' smaller instance pool; both may be overridden.
         config.max_concurrent_calls = env_or("NAVE_BENCH_CALLS", 128);
+        config.warm_instances = env_or("NAVE_BENCH_WARM", 64);
         config.messages.concurrency = env_or(
             "NAVE_BENCH_CONVERSATIONS",
             nave::config::MessagesConfig::default().concurrency,

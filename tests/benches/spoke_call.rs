@@ -122,20 +122,8 @@ async fn run() {
     spoke.row("spoke call (describe)");
     warm.row("spoke call, warm instance");
     native.row("native baseline (build Manifest)");
-    println!(
-        "{:<34} {:>10.0} {:>10.0} {:>10.0}",
-        "ratio spoke / native (×)",
-        spoke.median / native.median,
-        spoke.p90 / native.p90,
-        spoke.p99 / native.p99
-    );
-    println!(
-        "{:<34} {:>10.0} {:>10.0} {:>10.0}",
-        "ratio warm / native (×)",
-        warm.median / native.median,
-        warm.p90 / native.p90,
-        warm.p99 / native.p99
-    );
+    spoke.ratio_row("ratio spoke / native (×)", &native);
+    warm.ratio_row("ratio warm / native (×)", &native);
     println!();
     println!("target: median ≤ 10 µs  (measured {:.1} µs)", spoke.median);
     println!();
@@ -215,6 +203,16 @@ impl Summary {
             p90: at(0.9),
             p99: at(0.99),
         }
+    }
+
+    /// How many times `baseline` each figure is.
+    fn ratio_row(&self, name: &str, baseline: &Summary) {
+        println!(
+            "{name:<34} {:>10.0} {:>10.0} {:>10.0}",
+            self.median / baseline.median,
+            self.p90 / baseline.p90,
+            self.p99 / baseline.p99
+        );
     }
 
     fn row(&self, name: &str) {

@@ -225,10 +225,10 @@ impl Runtime {
             .total_tables(slots * 4)
             .total_stacks(slots)
             .max_memory_size((config.limits.max_spoke_memory_mib << 20) as usize)
-            // Calls without a warm instance get a fresh one, so resetting a slot is on the hot path: keep
-            // its pages resident and reset only the dirty ones (PAGEMAP_SCAN where the kernel
-            // has it) instead of handing them back to the kernel and faulting them in again,
-            // and batch what is still decommitted so TLB shootdowns are amortized.
+            // Calls without a warm instance get a fresh one, so resetting a slot is on the hot
+            // path: keep its pages resident and reset only the dirty ones (PAGEMAP_SCAN where
+            // the kernel has it) instead of handing them back to the kernel and faulting them in
+            // again, and batch what is still decommitted so TLB shootdowns are amortized.
             .linear_memory_keep_resident(16 << 20)
             .table_keep_resident(1 << 20)
             .pagemap_scan(wasmtime::Enabled::Auto)
@@ -296,11 +296,6 @@ impl Runtime {
     /// A pool for one installation's warm instances (see [`CallContext::warm`]).
     pub fn warm_pool(&self) -> Arc<WarmPool> {
         self.warm.pool()
-    }
-
-    /// Warm instances kept now, across the host.
-    pub fn warm_instances(&self) -> usize {
-        self.warm.kept()
     }
 
     /// Compiles (or loads from the cache) a component and prepares it for instantiation.

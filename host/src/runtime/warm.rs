@@ -106,11 +106,6 @@ impl WarmBudget {
         pool
     }
 
-    /// Instances kept now, across the host.
-    pub(super) fn kept(&self) -> usize {
-        self.kept.load(Ordering::Relaxed)
-    }
-
     /// Drops the instances unused for [`MAX_IDLE`], every [`SWEEP_EVERY`], until the runtime is
     /// gone. Runs on the current tokio runtime, if there is one: the pools are swept at every
     /// call anyway, and this only frees the memory of installations no longer called.

@@ -361,8 +361,11 @@ fn read_in_transaction<T>(
     execute(conn, "BEGIN", &[])?;
     let out = work(conn);
     let end = if out.is_ok() { "COMMIT" } else { "ROLLBACK" };
-    execute(conn, end, &[])?;
-    out
+    let ended = execute(conn, end, &[]);
+    // The read's own failure says more than its rollback's.
+    let value = out?;
+    ended?;
+    Ok(value)
 }
 
 fn run(conn: Connection, jobs: mpsc::Receiver<Box<dyn Job>>, wal: Arc<Wal>) {

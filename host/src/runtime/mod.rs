@@ -17,7 +17,7 @@ mod state;
 mod warm;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -155,6 +155,8 @@ pub struct LoadedSpoke {
     pub digest: String,
     /// The role its exports give it.
     pub role: Role,
+    /// Which load this is, unique in the process: what a warm instance is an instance of.
+    load: u64,
     pre: SpokePre,
 }
 
@@ -333,6 +335,10 @@ impl Runtime {
             LoadedSpoke {
                 digest: digest.to_owned(),
                 role,
+                load: {
+                    static LOADS: AtomicU64 = AtomicU64::new(0);
+                    LOADS.fetch_add(1, Ordering::Relaxed)
+                },
                 pre,
             },
             outcome,
@@ -500,7 +506,7 @@ impl Runtime {
         let pool = ctx.warm.upgrade();
         let ctx = Arc::new(ctx.clone());
         if let Some(pool) = &pool
-            && let Some(mut warm) = pool.take(&spoke.digest)
+            && let Some(mut warm) = pool.take(spoke.load)
             && warm.store.data_mut().next_call(ctx.clone())
         {
             warm.store.set_epoch_deadline(ticks);
@@ -513,7 +519,7 @@ impl Runtime {
                 deadline: ctx.deadline,
                 calls: warm.calls,
                 pool: Some(pool.clone()),
-                digest: warm.digest,
+                spoke: warm.spoke,
                 _permit: permit,
             });
         }
@@ -553,7 +559,7 @@ impl Runtime {
             deadline: ctx.deadline,
             calls: 0,
             pool,
-            digest: spoke.digest.clone(),
+            spoke: spoke.load,
             _permit: permit,
         })
     }
@@ -576,7 +582,7 @@ impl Runtime {
             started,
             calls,
             pool,
-            digest,
+            spoke,
             ..
         } = call;
         let state = store.data();
@@ -626,7 +632,7 @@ impl Runtime {
             && calls + 1 < warm::MAX_CALLS
             && store.data().lean()
         {
-            pool.keep(Warm::new(store, instance, digest, calls + 1));
+            pool.keep(Warm::new(store, instance, spoke, calls + 1));
         }
         result
     }
@@ -682,8 +688,8 @@ struct Call {
     calls: u32,
     /// Where the instance goes after the call, if it is kept.
     pool: Option<Arc<WarmPool>>,
-    /// The component the instance is of.
-    digest: String,
+    /// The `load` of the [`LoadedSpoke`] the instance is of.
+    spoke: u64,
     _permit: OwnedSemaphorePermit,
 }
 

@@ -44,8 +44,8 @@ const SWEEP_EVERY: Duration = Duration::from_secs(10);
 pub(super) struct Warm {
     pub(super) store: Store<SpokeState>,
     pub(super) instance: SpokeInstance,
-    /// `sha256:<hex>` of the component it is an instance of.
-    pub(super) digest: String,
+    /// The load of the spoke it is an instance of ([`super::LoadedSpoke`]).
+    pub(super) spoke: u64,
     /// Calls it served so far.
     pub(super) calls: u32,
     idle_since: Instant,
@@ -55,13 +55,13 @@ impl Warm {
     pub(super) fn new(
         store: Store<SpokeState>,
         instance: SpokeInstance,
-        digest: String,
+        spoke: u64,
         calls: u32,
     ) -> Warm {
         Warm {
             store,
             instance,
-            digest,
+            spoke,
             calls,
             idle_since: Instant::now(),
         }
@@ -154,8 +154,8 @@ impl std::fmt::Debug for WarmPool {
 }
 
 impl WarmPool {
-    /// The most recently used instance of the component `digest`, if one is kept.
-    pub(super) fn take(&self, digest: &str) -> Option<Warm> {
+    /// The most recently used instance of the loaded spoke `spoke`, if one is kept.
+    pub(super) fn take(&self, spoke: u64) -> Option<Warm> {
         let now = Instant::now();
         let mut dropped = Vec::new();
         let found = {
@@ -163,7 +163,7 @@ impl WarmPool {
             let mut found = None;
             while let Some(warm) = idle.pop_back() {
                 self.budget.kept.fetch_sub(1, Ordering::Relaxed);
-                if warm.digest == digest && !warm.expired(now) {
+                if warm.spoke == spoke && !warm.expired(now) {
                     found = Some(warm);
                     break;
                 }
@@ -183,10 +183,7 @@ impl WarmPool {
         let mut dropped = Vec::new();
         {
             let mut idle = self.idle.lock().expect("warm pool lock");
-            while idle.front().is_some_and(|oldest| oldest.expired(now)) {
-                dropped.extend(idle.pop_front());
-                self.budget.kept.fetch_sub(1, Ordering::Relaxed);
-            }
+            self.expire(&mut idle, now, &mut dropped);
             let room = idle.len() < self.most
                 && self
                     .budget
@@ -206,16 +203,19 @@ impl WarmPool {
 
     /// Drops the instances unused for [`MAX_IDLE`].
     fn sweep(&self) {
-        let now = Instant::now();
         let mut dropped = Vec::new();
-        {
-            let mut idle = self.idle.lock().expect("warm pool lock");
-            while idle.front().is_some_and(|oldest| oldest.expired(now)) {
-                dropped.extend(idle.pop_front());
-                self.budget.kept.fetch_sub(1, Ordering::Relaxed);
-            }
-        }
+        let mut idle = self.idle.lock().expect("warm pool lock");
+        self.expire(&mut idle, Instant::now(), &mut dropped);
+        drop(idle);
         drop(dropped);
+    }
+
+    /// Moves the instances unused for [`MAX_IDLE`] (the oldest, at the front) to `dropped`.
+    fn expire(&self, idle: &mut VecDeque<Warm>, now: Instant, dropped: &mut Vec<Warm>) {
+        while idle.front().is_some_and(|oldest| oldest.expired(now)) {
+            dropped.extend(idle.pop_front());
+            self.budget.kept.fetch_sub(1, Ordering::Relaxed);
+        }
     }
 
     /// Instances kept now.

@@ -5,8 +5,9 @@
 //! **Measured:**
 //! - at a fixed rate, the latency from sending the webhook to the reply arriving at the fake
 //!   Graph API (p50, p99, max), and whether every message was answered;
-//! - the highest sustained rate: a burst of messages sent as fast as 32 connections allow, and
-//!   the rate at which replies came back until the last one, with nothing lost.
+//! - the highest sustained rate: bursts of messages sent as fast as 32 connections allow, and
+//!   the rate at which replies came back until the last one, with nothing lost; the median of
+//!   three bursts.
 //!
 //! **Baseline:** `GET /healthz` of the same server over the same client, closed-loop: what the
 //! HTTP stack alone does on this machine in this run.
@@ -35,6 +36,10 @@ const SENDERS: usize = 64;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const CONNECTIONS: usize = 32;
+/// Messages in one burst of the sustained run.
+const BURST: usize = 4000;
+/// Bursts in the sustained run; their median is its figure.
+const BURSTS: usize = 3;
 
 fn main() {
     let tokio = tokio::runtime::Builder::new_multi_thread()
@@ -128,6 +133,35 @@ async fn post(b: &Bench, i: usize) -> bool {
         .await
         .map(|r| r.status() == 200)
         .unwrap_or(false)
+}
+
+/// Sends messages `first..first + count` as fast as [`CONNECTIONS`] connections allow; returns
+/// how long the webhooks took to be accepted, the replies that arrived, and how long until the
+/// last of them.
+async fn burst(b: &Arc<Bench>, first: usize, count: usize) -> (Duration, usize, Duration) {
+    let skip = b.graph.sent_count();
+    let start = Instant::now();
+    let counter = Arc::new(AtomicUsize::new(first));
+    let end = first + count;
+    let mut tasks = Vec::new();
+    for _ in 0..CONNECTIONS {
+        let (b, counter) = (b.clone(), counter.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let i = counter.fetch_add(1, Ordering::Relaxed);
+                if i >= end {
+                    break;
+                }
+                post(&b, i).await;
+            }
+        }));
+    }
+    for task in tasks {
+        let _ = task.await;
+    }
+    let accepted = start.elapsed();
+    let got = wait_replies(b, skip, count, Duration::from_secs(15)).await;
+    (accepted, got, start.elapsed())
 }
 
 /// Waits until `count` replies arrived since `skip`, or `patience` passed without progress.
@@ -248,39 +282,27 @@ async fn run() {
         );
     }
 
-    // Sustained: a burst through 32 connections, replies counted until the last.
-    let burst = 4000;
-    let skip = b.graph.sent_count();
-    let start = Instant::now();
-    let counter = Arc::new(AtomicUsize::new(next));
-    let end = next + burst;
+    // Sustained: bursts through 32 connections, replies counted until the last; one burst is
+    // at the mercy of the shared machine, so the median of three is the figure.
     let b = Arc::new(b);
-    let mut tasks = Vec::new();
-    for _ in 0..CONNECTIONS {
-        let (b, counter) = (b.clone(), counter.clone());
-        tasks.push(tokio::spawn(async move {
-            loop {
-                let i = counter.fetch_add(1, Ordering::Relaxed);
-                if i >= end {
-                    break;
-                }
-                post(&b, i).await;
-            }
-        }));
+    let mut rates = Vec::with_capacity(BURSTS);
+    for round in 1..=BURSTS {
+        let (accepted, got, all) = burst(&b, next, BURST).await;
+        next += BURST;
+        let rate = got as f64 / all.as_secs_f64();
+        rates.push(rate);
+        println!(
+            "chatbot/sustained ({round} of {BURSTS}): {BURST} webhooks accepted in {:.2} s ({:.0}/s); {got}/{BURST} replies in {:.2} s → {rate:.0} messages/s end to end",
+            accepted.as_secs_f64(),
+            BURST as f64 / accepted.as_secs_f64(),
+            all.as_secs_f64(),
+        );
     }
-    for task in tasks {
-        let _ = task.await;
-    }
-    let accepted = start.elapsed();
-    let got = wait_replies(&b, skip, burst, Duration::from_secs(15)).await;
-    let all = start.elapsed();
+    rates.sort_by(f64::total_cmp);
+    let median = rates[rates.len() / 2];
     println!(
-        "chatbot/sustained: {burst} webhooks accepted in {:.2} s ({:.0}/s); {got}/{burst} replies in {:.2} s → {:.0} messages/s end to end ({:.1} % of hello)",
-        accepted.as_secs_f64(),
-        burst as f64 / accepted.as_secs_f64(),
-        all.as_secs_f64(),
-        got as f64 / all.as_secs_f64(),
-        100.0 * (got as f64 / all.as_secs_f64()) / hello,
+        "chatbot/sustained: median of {BURSTS} bursts {median:.0} messages/s end to end ({:.1} % of hello)",
+        100.0 * median / hello,
     );
     // Why a message went dead, if one did.
     let tenant = b.host.tenant_id("acme").await;

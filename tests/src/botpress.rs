@@ -231,9 +231,7 @@ async fn handle(State(state): State<Shared>, request: Request) -> Response {
             )
         })
         .collect();
-    let body = axum::body::to_bytes(request.into_body(), 1 << 20)
-        .await
-        .unwrap_or_default();
+    let body = crate::kept_body(request).await;
     let recorded = BotpressRequest {
         method,
         path,

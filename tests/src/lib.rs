@@ -515,13 +515,22 @@ impl FakeGraph {
     }
 }
 
+/// A request's body (up to 1 MiB) in an allocation of its own, for a fake that keeps what it
+/// received. The body hyper hands over shares the connection's read buffer: kept as is, every
+/// recorded request would pin a whole buffer (kilobytes), and a load run's fakes would grow by
+/// tens of megabytes a second and take the machine's time faulting in fresh pages.
+pub async fn kept_body(request: Request) -> Bytes {
+    let body = axum::body::to_bytes(request.into_body(), 1 << 20)
+        .await
+        .unwrap_or_default();
+    Bytes::copy_from_slice(&body)
+}
+
 async fn graph(State(state): State<Arc<Mutex<FakeState>>>, request: Request) -> Response {
     let method = request.method().to_string();
     let path = request.uri().path().to_owned();
     let query = request.uri().query().unwrap_or_default().to_owned();
-    let body = axum::body::to_bytes(request.into_body(), 1 << 20)
-        .await
-        .unwrap_or_default();
+    let body = kept_body(request).await;
     let recorded = Recorded {
         method: method.clone(),
         path: path.clone(),

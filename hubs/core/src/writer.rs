@@ -384,13 +384,8 @@ fn run(conn: Connection, jobs: mpsc::Receiver<Box<dyn Job>>, wal: Arc<Wal>) {
     let mut group: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_GROUP);
     while let Ok(first) = jobs.recv() {
         group.push(first);
-        while group.len() < MAX_GROUP {
-            match jobs.try_recv() {
-                Ok(job) => group.push(job),
-                Err(_) => break,
-            }
-        }
-        let committed = run_group(&conn, &mut group);
+        take_waiting(&jobs, &mut group);
+        let committed = run_group(&conn, &mut group, &jobs);
         if let Err(error) = &committed {
             tracing::error!(%error, operations = group.len(), "a group of database operations did not commit");
         }
@@ -407,7 +402,26 @@ fn run(conn: Connection, jobs: mpsc::Receiver<Box<dyn Job>>, wal: Arc<Wal>) {
     wal.stop();
 }
 
-fn run_group(conn: &Connection, group: &mut [Box<dyn Job>]) -> std::result::Result<(), String> {
+/// Adds the operations waiting in the queue to `group`, up to [`MAX_GROUP`]; true if it took any.
+fn take_waiting(jobs: &mpsc::Receiver<Box<dyn Job>>, group: &mut Vec<Box<dyn Job>>) -> bool {
+    let before = group.len();
+    while group.len() < MAX_GROUP {
+        match jobs.try_recv() {
+            Ok(job) => group.push(job),
+            Err(_) => break,
+        }
+    }
+    group.len() > before
+}
+
+/// Runs `group` in one transaction. Operations queued while it runs join it before the commit
+/// rather than wait for the next one: a commit writes each page it changed once, however many
+/// operations changed it, so under load the group grows instead of the commits.
+fn run_group(
+    conn: &Connection,
+    group: &mut Vec<Box<dyn Job>>,
+    jobs: &mpsc::Receiver<Box<dyn Job>>,
+) -> std::result::Result<(), String> {
     // Transaction control is prepared once per connection, like the operations' statements.
     let step = |sql: &str| {
         conn.prepare_cached(sql)
@@ -417,21 +431,27 @@ fn run_group(conn: &Connection, group: &mut [Box<dyn Job>]) -> std::result::Resu
     };
     step("BEGIN IMMEDIATE")?;
     let ran = (|| {
-        if let [job] = group {
+        let mut next = 0;
+        if let [job] = group.as_mut_slice() {
             // Alone in its group: its failure is the transaction's, with no savepoint to keep.
-            return if job.run(conn) {
-                step("COMMIT")
-            } else {
-                step("ROLLBACK")
-            };
+            if !job.run(conn) {
+                return step("ROLLBACK");
+            }
+            next = 1;
         }
-        for job in group.iter_mut() {
-            step("SAVEPOINT op")?;
-            if job.run(conn) {
-                step("RELEASE op")?;
-            } else {
-                step("ROLLBACK TO op")?;
-                step("RELEASE op")?;
+        loop {
+            for job in &mut group[next..] {
+                step("SAVEPOINT op")?;
+                if job.run(conn) {
+                    step("RELEASE op")?;
+                } else {
+                    step("ROLLBACK TO op")?;
+                    step("RELEASE op")?;
+                }
+            }
+            next = group.len();
+            if !take_waiting(jobs, group) {
+                break;
             }
         }
         step("COMMIT")
@@ -584,6 +604,51 @@ mod tests {
             .await
             .expect("read");
         assert!(seven.is_empty(), "{seven:?}");
+    }
+
+    #[tokio::test]
+    async fn an_operation_queued_while_a_group_runs_joins_its_transaction() {
+        let (dir, writer) = writer().await;
+        let path = dir.path().join("t.db");
+        let (started, running) = oneshot::channel();
+        let (go, wait) = mpsc::channel::<()>();
+        let first = tokio::spawn({
+            let writer = writer.clone();
+            async move {
+                writer
+                    .run(move |conn| {
+                        execute(conn, "INSERT INTO t (name) VALUES ('first')", &[])?;
+                        let _ = started.send(());
+                        let _ = wait.recv();
+                        Ok(())
+                    })
+                    .await
+            }
+        });
+        running.await.expect("the first operation runs");
+        // Queued while the first is still running, alone in its group.
+        let mut second = Box::pin(writer.run(move |conn| {
+            execute(conn, "INSERT INTO t (name) VALUES ('second')", &[])?;
+            // Another connection sees what is committed: not `first` if this runs in its
+            // transaction.
+            let other = Connection::open(&path).map_err(sql)?;
+            query_opt(&other, "SELECT COUNT(*) FROM t", &[], |row| {
+                row.get::<_, i64>(0)
+            })
+        }));
+        tokio::select! {
+            biased;
+            _ = &mut second => panic!("the second operation ran before the first finished"),
+            () = std::future::ready(()) => {}
+        }
+        go.send(()).expect("release the first");
+        first.await.expect("join").expect("the first operation");
+        assert_eq!(
+            second.await.expect("the second operation"),
+            Some(0),
+            "the second ran in the first's transaction, before its commit"
+        );
+        assert_eq!(count(&writer).await.expect("count"), Some(2));
     }
 
     #[tokio::test]

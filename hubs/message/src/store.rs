@@ -1,8 +1,9 @@
 //! The message hub's tables, behind one [`MessageStore`] over [`Db`].
 //!
 //! Every query is written once for both backends and run through [`nave_hub_core::on_db!`].
-//! Each change of a message's status also appends a row to `message_status`, in the same
-//! transaction, so a message's history is exactly the changes that happened to it.
+//! The statement that changes a message's status also appends the change to the message's
+//! `history` (JSON lines, oldest first), so a message's history is exactly the changes that
+//! happened to it, and costs no write of its own.
 //!
 //! On SQLite, what runs for every message (ingest, the engine's reads, progress, outcomes,
 //! deliveries) goes through a [`SqliteWriter`]: each operation is one hand-off to the
@@ -280,29 +281,51 @@ const FIND_CONVERSATION: &str = "SELECT id FROM conversations \
     WHERE installation_id = $1 AND channel_conversation = $2";
 const INSERT_INBOUND: &str = "INSERT INTO messages (id, tenant_id, conversation_id, \
     installation_id, direction, channel_id, author, body, status, created_at_ms, \
-    updated_at_ms) VALUES ($1, $2, $3, $4, 'in', $5, 'contact', $6, 'received', $7, $7) \
-    ON CONFLICT (installation_id, channel_id) WHERE direction = 'in' DO NOTHING \
+    updated_at_ms, history) VALUES ($1, $2, $3, $4, 'in', $5, 'contact', $6, 'received', $7, $7, \
+    $8) ON CONFLICT (installation_id, channel_id) WHERE direction = 'in' DO NOTHING \
     RETURNING seq";
 const BUMP_CONVERSATION: &str = "UPDATE conversations SET messages = messages + 1, \
     last_message_at_ms = CASE WHEN last_message_at_ms > $2 THEN last_message_at_ms ELSE $2 END \
     WHERE id = $1";
-const RECEIVED: &str = "INSERT INTO message_status (message_id, status, at_ms) \
-    VALUES ($1, 'received', $2)";
 const SAVE_PROGRESS: &str = "UPDATE messages SET progress = $2, updated_at_ms = $3 WHERE id = $1";
 const SETTLE: &str = "UPDATE messages SET status = $2, last_error = $3, next_attempt_at_ms = NULL, \
-    progress = COALESCE($4, progress), updated_at_ms = $5 WHERE id = $1";
+    progress = COALESCE($4, progress), updated_at_ms = $5, history = history || $6 WHERE id = $1";
 const RETRY: &str = "UPDATE messages SET status = 'retrying', attempts = attempts + 1, \
     last_error = $2, next_attempt_at_ms = $3, \
-    progress = COALESCE($4, progress), updated_at_ms = $5 WHERE id = $1";
+    progress = COALESCE($4, progress), updated_at_ms = $5, history = history || $6 WHERE id = $1";
 const INSERT_REPLY: &str = "INSERT INTO messages (id, tenant_id, conversation_id, installation_id, \
-    direction, author, body, status, reply_to, created_at_ms, updated_at_ms) \
-    VALUES ($1, $2, $3, $4, 'out', $5, $6, 'queued', $7, $8, $8) RETURNING seq";
-const HISTORY: &str = "INSERT INTO message_status (message_id, status, detail, at_ms) \
-    VALUES ($1, $2, $3, $4)";
+    direction, author, body, status, reply_to, created_at_ms, updated_at_ms, history) \
+    VALUES ($1, $2, $3, $4, 'out', $5, $6, 'queued', $7, $8, $8, $9) RETURNING seq";
 const AFTER_REPLIES: &str = "UPDATE conversations SET messages = messages + $2, \
     mode = COALESCE($3, mode), last_message_at_ms = $4 WHERE id = $1";
 const DELIVERED: &str = "UPDATE messages SET status = 'delivered', channel_id = $2, \
-    last_error = NULL, next_attempt_at_ms = NULL, updated_at_ms = $3 WHERE id = $1";
+    last_error = NULL, next_attempt_at_ms = NULL, updated_at_ms = $3, history = history || $4 \
+    WHERE id = $1";
+
+/// One line of a message's `history`: a [`StatusChange`] as JSON and a newline.
+fn history_line(status: MessageStatus, detail: Option<&str>, at_ms: i64) -> String {
+    let change = StatusChange {
+        status,
+        detail: detail.map(str::to_owned),
+        at_ms,
+    };
+    let mut line = serde_json::to_string(&change).expect("a status change serializes");
+    line.push('\n');
+    line
+}
+
+/// A message's `history` column as its status changes, oldest first.
+fn parse_history(history: &str) -> Result<Vec<StatusChange>> {
+    history
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| {
+            serde_json::from_str(line).map_err(|e| {
+                Error::internal_msg(format!("a stored status change does not parse: {e}"))
+            })
+        })
+        .collect()
+}
 const SET_CONTACT: &str = "UPDATE conversations SET contact_id = $2 WHERE id = $1";
 
 /// A `messages` row read on the writer's connection, columns in [`MESSAGE_COLS`] order.
@@ -460,12 +483,12 @@ impl MessageStore {
                                 &m.channel_id,
                                 &m.body,
                                 &m.at_ms,
+                                &history_line(MessageStatus::Received, None, m.at_ms),
                             ],
                             |row| row.get::<_, i64>(0),
                         )?;
                         if inserted.is_some() {
                             execute(conn, BUMP_CONVERSATION, &[&conversation, &m.at_ms])?;
-                            execute(conn, RECEIVED, &[&m.id.to_string(), &m.at_ms])?;
                         }
                         out.push((uuid(&conversation)?, inserted.is_some()));
                     }
@@ -508,11 +531,11 @@ impl MessageStore {
                     .bind(&m.channel_id)
                     .bind(&m.body)
                     .bind(m.at_ms)
+                    .bind(history_line(MessageStatus::Received, None, m.at_ms))
                     .fetch_optional(&mut *tx)
                     .await?;
                 if inserted.is_some() {
                     sqlx::query(BUMP_CONVERSATION).bind(&conversation).bind(m.at_ms).execute(&mut *tx).await?;
-                    sqlx::query(RECEIVED).bind(m.id.to_string()).bind(m.at_ms).execute(&mut *tx).await?;
                 }
                 out.push((uuid(&conversation)?, inserted.is_some()));
             }
@@ -594,6 +617,7 @@ impl MessageStore {
         let progress = progress
             .map(|p| serde_json::to_string(p).map_err(Error::internal))
             .transpose()?;
+        let queued_line = history_line(MessageStatus::Queued, None, now_ms);
         if let Some(writer) = &self.writer {
             let (id, tenant, conversation, installation) = (
                 message.id.clone(),
@@ -610,35 +634,29 @@ impl MessageStore {
                             detail,
                             error,
                         } => {
+                            let line = history_line(
+                                *status,
+                                detail.as_deref().or(error.as_deref()),
+                                now_ms,
+                            );
                             execute(
                                 conn,
                                 SETTLE,
-                                &[&id, &status.as_str(), error, &progress, &now_ms],
-                            )?;
-                            execute(
-                                conn,
-                                HISTORY,
-                                &[
-                                    &id,
-                                    &status.as_str(),
-                                    &detail.as_ref().or(error.as_ref()),
-                                    &now_ms,
-                                ],
+                                &[&id, &status.as_str(), error, &progress, &now_ms, &line],
                             )?;
                         }
                         Outcome::Retry { at_ms, error } => {
-                            execute(conn, RETRY, &[&id, error, at_ms, &progress, &now_ms])?;
-                            execute(conn, HISTORY, &[&id, &"retrying", error, &now_ms])?;
+                            let line = history_line(MessageStatus::Retrying, Some(error), now_ms);
+                            execute(conn, RETRY, &[&id, error, at_ms, &progress, &now_ms, &line])?;
                         }
                     }
                     let mut queued = Vec::with_capacity(replies.len());
                     for reply in &replies {
-                        let reply_id = reply.id.to_string();
                         let seq = query_opt(
                             conn,
                             INSERT_REPLY,
                             &[
-                                &reply_id,
+                                &reply.id.to_string(),
                                 &tenant,
                                 &conversation,
                                 &installation,
@@ -646,15 +664,11 @@ impl MessageStore {
                                 &reply.body,
                                 &reply.reply_to.map(|r| r.to_string()),
                                 &now_ms,
+                                &queued_line,
                             ],
                             |row| row.get::<_, i64>(0),
                         )?
                         .ok_or_else(|| Error::internal_msg("storing a reply returned no seq"))?;
-                        execute(
-                            conn,
-                            HISTORY,
-                            &[&reply_id, &"queued", &None::<String>, &now_ms],
-                        )?;
                         queued.push(queued_row(
                             seq,
                             reply,
@@ -684,20 +698,17 @@ impl MessageStore {
             let mut tx = pool.begin_write().await?;
             match outcome {
                 Outcome::Settled { status, detail, error } => {
+                    let line = history_line(*status, detail.as_deref().or(error.as_deref()), now_ms);
                     sqlx::query(SETTLE)
                         .bind(&message.id).bind(status.as_str()).bind(error).bind(&progress).bind(now_ms)
-                        .execute(&mut *tx).await?;
-                    sqlx::query(HISTORY)
-                        .bind(&message.id).bind(status.as_str())
-                        .bind(detail.as_ref().or(error.as_ref())).bind(now_ms)
+                        .bind(line)
                         .execute(&mut *tx).await?;
                 }
                 Outcome::Retry { at_ms, error } => {
+                    let line = history_line(MessageStatus::Retrying, Some(error), now_ms);
                     sqlx::query(RETRY)
                         .bind(&message.id).bind(error).bind(at_ms).bind(&progress).bind(now_ms)
-                        .execute(&mut *tx).await?;
-                    sqlx::query(HISTORY)
-                        .bind(&message.id).bind("retrying").bind(error).bind(now_ms)
+                        .bind(line)
                         .execute(&mut *tx).await?;
                 }
             }
@@ -707,15 +718,12 @@ impl MessageStore {
                     .bind(reply.id.to_string()).bind(&message.tenant_id)
                     .bind(&message.conversation_id).bind(&message.installation_id)
                     .bind(&reply.author).bind(&reply.body)
-                    .bind(reply.reply_to.map(|r| r.to_string())).bind(now_ms)
+                    .bind(reply.reply_to.map(|r| r.to_string())).bind(now_ms).bind(&queued_line)
                     .fetch_one(&mut *tx).await?;
                 queued.push(queued_row(
                     seq, reply, &message.tenant_id, &message.conversation_id,
                     &message.installation_id, now_ms,
                 ));
-                sqlx::query(HISTORY)
-                    .bind(reply.id.to_string()).bind("queued").bind(None::<String>).bind(now_ms)
-                    .execute(&mut *tx).await?;
             }
             if !replies.is_empty() || mode.is_some() {
                 sqlx::query(AFTER_REPLIES)
@@ -736,25 +744,17 @@ impl MessageStore {
         now_ms: i64,
     ) -> Result<()> {
         let ids = channel_ids.join(",");
+        let line = history_line(MessageStatus::Delivered, Some(&ids), now_ms);
         if let Some(writer) = &self.writer {
             let id = message.id.clone();
             return writer
-                .run(move |conn| {
-                    execute(conn, DELIVERED, &[&id, &ids, &now_ms])?;
-                    execute(conn, HISTORY, &[&id, &"delivered", &ids, &now_ms])?;
-                    Ok(())
-                })
+                .run(move |conn| execute(conn, DELIVERED, &[&id, &ids, &now_ms, &line]).map(|_| ()))
                 .await;
         }
-        on_db!(&self.db, pool => {
-            let mut tx = pool.begin_write().await?;
-            sqlx::query(DELIVERED)
-                .bind(&message.id).bind(&ids).bind(now_ms).execute(&mut *tx).await?;
-            sqlx::query(HISTORY)
-                .bind(&message.id).bind("delivered").bind(&ids).bind(now_ms).execute(&mut *tx).await?;
-            tx.commit().await?;
-            Ok::<_, Error>(())
-        })
+        on_db!(&self.db, pool => sqlx::query(DELIVERED)
+            .bind(&message.id).bind(&ids).bind(now_ms).bind(&line)
+            .execute(pool).await.map(|_| ()))?;
+        Ok(())
     }
 
     /// Queues an agent's message on a conversation.
@@ -765,17 +765,16 @@ impl MessageStore {
         now_ms: i64,
     ) -> Result<()> {
         let insert = "INSERT INTO messages (id, tenant_id, conversation_id, installation_id, \
-            direction, author, body, status, created_at_ms, updated_at_ms) \
-            VALUES ($1, $2, $3, $4, 'out', $5, $6, 'queued', $7, $7)";
+            direction, author, body, status, created_at_ms, updated_at_ms, history) \
+            VALUES ($1, $2, $3, $4, 'out', $5, $6, 'queued', $7, $7, $8)";
+        let line = history_line(MessageStatus::Queued, None, now_ms);
         on_db!(&self.db, pool => {
             let mut tx = pool.begin_write().await?;
             sqlx::query(insert)
                 .bind(reply.id.to_string()).bind(conversation.tenant_id.to_string())
                 .bind(conversation.id.to_string()).bind(conversation.installation_id.to_string())
-                .bind(&reply.author).bind(&reply.body).bind(now_ms)
+                .bind(&reply.author).bind(&reply.body).bind(now_ms).bind(&line)
                 .execute(&mut *tx).await?;
-            sqlx::query("INSERT INTO message_status (message_id, status, at_ms) VALUES ($1, 'queued', $2)")
-                .bind(reply.id.to_string()).bind(now_ms).execute(&mut *tx).await?;
             sqlx::query("UPDATE conversations SET messages = messages + 1, last_message_at_ms = $2 WHERE id = $1")
                 .bind(conversation.id.to_string()).bind(now_ms).execute(&mut *tx).await?;
             tx.commit().await?;
@@ -786,24 +785,17 @@ impl MessageStore {
     /// Puts a dead message back in line: attempts reset, status `received` or `queued`.
     pub async fn revive(&self, message: &MessageRow, detail: &str, now_ms: i64) -> Result<bool> {
         let status = if message.direction == "in" {
-            "received"
+            MessageStatus::Received
         } else {
-            "queued"
+            MessageStatus::Queued
         };
-        on_db!(&self.db, pool => {
-            let mut tx = pool.begin_write().await?;
-            let changed = sqlx::query(
-                "UPDATE messages SET status = $2, attempts = 0, next_attempt_at_ms = NULL, \
-                 updated_at_ms = $3 WHERE id = $1 AND status = 'dead'")
-                .bind(&message.id).bind(status).bind(now_ms).execute(&mut *tx).await?
-                .rows_affected();
-            if changed == 1 {
-                sqlx::query("INSERT INTO message_status (message_id, status, detail, at_ms) VALUES ($1, $2, $3, $4)")
-                    .bind(&message.id).bind(status).bind(detail).bind(now_ms).execute(&mut *tx).await?;
-            }
-            tx.commit().await?;
-            Ok::<_, Error>(changed == 1)
-        })
+        let line = history_line(status, Some(detail), now_ms);
+        let changed = on_db!(&self.db, pool => sqlx::query(
+            "UPDATE messages SET status = $2, attempts = 0, next_attempt_at_ms = NULL, \
+             updated_at_ms = $3, history = history || $4 WHERE id = $1 AND status = 'dead'")
+            .bind(&message.id).bind(status.as_str()).bind(now_ms).bind(&line)
+            .execute(pool).await.map(|done| done.rows_affected()))?;
+        Ok(changed == 1)
     }
 
     /// One message.
@@ -815,21 +807,12 @@ impl MessageStore {
         )
     }
 
-    /// A message's status history, oldest first.
+    /// A message's status history, oldest first (none for a message that does not exist).
     pub async fn history(&self, id: Uuid) -> Result<Vec<StatusChange>> {
-        let rows: Vec<(String, Option<String>, i64)> = on_db!(&self.db, pool => sqlx::query_as(
-            "SELECT status, detail, at_ms FROM message_status WHERE message_id = $1 ORDER BY seq")
-            .bind(id.to_string()).fetch_all(pool).await)?;
-        rows.into_iter()
-            .map(|(status, detail, at_ms)| {
-                Ok(StatusChange {
-                    status: MessageStatus::parse(&status)
-                        .ok_or_else(|| Error::internal_msg(format!("stored status `{status}`")))?,
-                    detail,
-                    at_ms,
-                })
-            })
-            .collect()
+        let history: Option<String> = on_db!(&self.db, pool => sqlx::query_scalar(
+            "SELECT history FROM messages WHERE id = $1")
+            .bind(id.to_string()).fetch_optional(pool).await)?;
+        parse_history(history.as_deref().unwrap_or_default())
     }
 
     /// A conversation's messages in order, after `after` (a seq).

@@ -540,6 +540,31 @@ mod tests {
         (dir, writer)
     }
 
+    /// Has the writer insert `name` and keep its transaction open until the sender is used or
+    /// dropped; returns once the row is inserted, with the operation's task.
+    async fn hold(
+        writer: &SqliteWriter,
+        name: &'static str,
+    ) -> (tokio::task::JoinHandle<Result<()>>, mpsc::Sender<()>) {
+        let (inserted, held) = oneshot::channel();
+        let (release, wait) = mpsc::channel::<()>();
+        let task = tokio::spawn({
+            let writer = writer.clone();
+            async move {
+                writer
+                    .run(move |conn| {
+                        execute(conn, "INSERT INTO t (name) VALUES ($1)", &[&name])?;
+                        let _ = inserted.send(());
+                        let _ = wait.recv();
+                        Ok(())
+                    })
+                    .await
+            }
+        });
+        held.await.expect("the writer holds its transaction");
+        (task, release)
+    }
+
     fn count(writer: &SqliteWriter) -> impl Future<Output = Result<Option<i64>>> + '_ {
         writer.run(|conn| {
             query_opt(conn, "SELECT COUNT(*) FROM t", &[], |row| {
@@ -610,22 +635,7 @@ mod tests {
     async fn an_operation_queued_while_a_group_runs_joins_its_transaction() {
         let (dir, writer) = writer().await;
         let path = dir.path().join("t.db");
-        let (started, running) = oneshot::channel();
-        let (go, wait) = mpsc::channel::<()>();
-        let first = tokio::spawn({
-            let writer = writer.clone();
-            async move {
-                writer
-                    .run(move |conn| {
-                        execute(conn, "INSERT INTO t (name) VALUES ('first')", &[])?;
-                        let _ = started.send(());
-                        let _ = wait.recv();
-                        Ok(())
-                    })
-                    .await
-            }
-        });
-        running.await.expect("the first operation runs");
+        let (first, go) = hold(&writer, "first").await;
         // Queued while the first is still running, alone in its group.
         let mut second = Box::pin(writer.run(move |conn| {
             execute(conn, "INSERT INTO t (name) VALUES ('second')", &[])?;
@@ -752,22 +762,7 @@ mod tests {
             .await
             .expect("insert");
         // The writer inserts `b` and holds its transaction open until told.
-        let (inserted, held) = oneshot::channel();
-        let (release, wait) = mpsc::channel::<()>();
-        let busy = tokio::spawn({
-            let writer = writer.clone();
-            async move {
-                writer
-                    .run(move |conn| {
-                        execute(conn, "INSERT INTO t (name) VALUES ('b')", &[])?;
-                        let _ = inserted.send(());
-                        let _ = wait.recv();
-                        Ok(())
-                    })
-                    .await
-            }
-        });
-        held.await.expect("the writer holds its transaction");
+        let (busy, release) = hold(&writer, "b").await;
         assert_eq!(names(&writer).expect("read"), ["a"]);
         release.send(()).expect("release");
         busy.await.expect("task").expect("commit");

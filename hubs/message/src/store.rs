@@ -301,6 +301,7 @@ const AFTER_REPLIES: &str = "UPDATE conversations SET messages = messages + $2, 
 const DELIVERED: &str = "UPDATE messages SET status = 'delivered', channel_id = $2, \
     last_error = NULL, next_attempt_at_ms = NULL, updated_at_ms = $3, history = history || $4 \
     WHERE id = $1";
+const SET_CONTACT: &str = "UPDATE conversations SET contact_id = $2 WHERE id = $1";
 
 /// One line of a message's `history`: a [`StatusChange`] as JSON and a newline.
 fn history_line(status: MessageStatus, detail: Option<&str>, at_ms: i64) -> String {
@@ -326,7 +327,6 @@ fn parse_history(history: &str) -> Result<Vec<StatusChange>> {
         })
         .collect()
 }
-const SET_CONTACT: &str = "UPDATE conversations SET contact_id = $2 WHERE id = $1";
 
 /// A `messages` row read on the writer's connection, columns in [`MESSAGE_COLS`] order.
 fn message_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRow> {
@@ -617,6 +617,17 @@ impl MessageStore {
         let progress = progress
             .map(|p| serde_json::to_string(p).map_err(Error::internal))
             .transpose()?;
+        // The outcome's line in the message's history, and each reply's first.
+        let line = match outcome {
+            Outcome::Settled {
+                status,
+                detail,
+                error,
+            } => history_line(*status, detail.as_deref().or(error.as_deref()), now_ms),
+            Outcome::Retry { error, .. } => {
+                history_line(MessageStatus::Retrying, Some(error), now_ms)
+            }
+        };
         let queued_line = history_line(MessageStatus::Queued, None, now_ms);
         if let Some(writer) = &self.writer {
             let (id, tenant, conversation, installation) = (
@@ -629,16 +640,7 @@ impl MessageStore {
             return writer
                 .run(move |conn| {
                     match &outcome {
-                        Outcome::Settled {
-                            status,
-                            detail,
-                            error,
-                        } => {
-                            let line = history_line(
-                                *status,
-                                detail.as_deref().or(error.as_deref()),
-                                now_ms,
-                            );
+                        Outcome::Settled { status, error, .. } => {
                             execute(
                                 conn,
                                 SETTLE,
@@ -646,7 +648,6 @@ impl MessageStore {
                             )?;
                         }
                         Outcome::Retry { at_ms, error } => {
-                            let line = history_line(MessageStatus::Retrying, Some(error), now_ms);
                             execute(conn, RETRY, &[&id, error, at_ms, &progress, &now_ms, &line])?;
                         }
                     }
@@ -697,15 +698,13 @@ impl MessageStore {
         on_db!(&self.db, pool => {
             let mut tx = pool.begin_write().await?;
             match outcome {
-                Outcome::Settled { status, detail, error } => {
-                    let line = history_line(*status, detail.as_deref().or(error.as_deref()), now_ms);
+                Outcome::Settled { status, error, .. } => {
                     sqlx::query(SETTLE)
                         .bind(&message.id).bind(status.as_str()).bind(error).bind(&progress).bind(now_ms)
                         .bind(line)
                         .execute(&mut *tx).await?;
                 }
                 Outcome::Retry { at_ms, error } => {
-                    let line = history_line(MessageStatus::Retrying, Some(error), now_ms);
                     sqlx::query(RETRY)
                         .bind(&message.id).bind(error).bind(at_ms).bind(&progress).bind(now_ms)
                         .bind(line)
